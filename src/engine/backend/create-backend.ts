@@ -1,0 +1,66 @@
+// createBackend: WebGPU when an adapter can be had, else the CPU backend with the reason recorded
+// in `info.fallbackReason` (the UI and CLI show it).
+import type { Backend } from './backend.ts';
+import { CpuBackend } from './cpu/cpu-backend.ts';
+import { WebGPUBackend } from './webgpu/webgpu-backend.ts';
+
+export interface CreateBackendOptions {
+  prefer?: 'webgpu' | 'cpu';
+  /** Fail instead of falling back to the CPU (tests in CI, benchmarks). */
+  requireWebGPU?: boolean;
+  /** Validation error scopes around pipeline creation. */
+  debug?: boolean;
+  powerPreference?: GPUPowerPreference;
+}
+
+export class WebGPUUnavailableError extends Error {
+  constructor(readonly reason: string) {
+    super(`WebGPU is unavailable: ${reason}`);
+    this.name = 'WebGPUUnavailableError';
+  }
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+
+/** Find a GPU object: navigator.gpu in browsers and workers, Dawn in Node. */
+async function locateGpu(): Promise<{ gpu: GPU; driverNote?: string } | { reason: string }> {
+  if (typeof navigator !== 'undefined' && 'gpu' in navigator && navigator.gpu) return { gpu: navigator.gpu };
+  if (isNode) {
+    const { nodeGpu } = await import('./webgpu/node-gpu.ts');
+    return nodeGpu();
+  }
+  if (typeof isSecureContext !== 'undefined' && !isSecureContext) {
+    return { reason: 'this page is not a secure context (WebGPU needs https:// or http://localhost)' };
+  }
+  return { reason: 'this browser has no navigator.gpu (use a recent Chrome, Edge or Firefox, or enable WebGPU)' };
+}
+
+export async function requestWebGPU(options: CreateBackendOptions = {}): Promise<WebGPUBackend> {
+  const found = await locateGpu();
+  if ('reason' in found) throw new WebGPUUnavailableError(found.reason);
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await found.gpu.requestAdapter(options.powerPreference ? { powerPreference: options.powerPreference } : undefined);
+  } catch (e) {
+    throw new WebGPUUnavailableError(`requestAdapter failed: ${(e as Error).message}`);
+  }
+  if (!adapter)
+    throw new WebGPUUnavailableError(
+      'navigator.gpu exists but no adapter was found (GPU blocklisted, drivers missing, or WebGPU disabled)',
+    );
+  try {
+    return await WebGPUBackend.create(adapter, { debug: options.debug, driverNote: found.driverNote });
+  } catch (e) {
+    throw new WebGPUUnavailableError(`requestDevice failed: ${(e as Error).message}`);
+  }
+}
+
+export async function createBackend(options: CreateBackendOptions = {}): Promise<Backend> {
+  if ((options.prefer ?? 'webgpu') === 'cpu') return new CpuBackend();
+  try {
+    return await requestWebGPU(options);
+  } catch (e) {
+    if (options.requireWebGPU || !(e instanceof WebGPUUnavailableError)) throw e;
+    return new CpuBackend(e.reason);
+  }
+}

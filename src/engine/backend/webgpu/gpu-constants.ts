@@ -1,0 +1,4 @@
+// The WebGPU spec's flag values. Used instead of the GPUBufferUsage/GPUMapMode globals so the
+// engine loads in Node before Dawn has installed those globals (and in browsers without WebGPU).
+export const BufferUsage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+export const MapMode = { READ: 0x1 } as const;
