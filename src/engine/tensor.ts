@@ -87,8 +87,6 @@ export class Tensor {
 
 // ---- scopes ---------------------------------------------------------------------------------
 
-type Kept = Tensor | readonly Kept[] | { readonly [k: string]: Kept } | number | string | boolean | null | undefined | void;
-
 const scopeStack: Set<Tensor>[] = [];
 
 function trackInCurrentScope(t: Tensor): void {
@@ -97,6 +95,7 @@ function trackInCurrentScope(t: Tensor): void {
 
 function collectTensors(value: unknown, into: Set<Tensor>): void {
   if (value instanceof Tensor) into.add(value);
+  else if (ArrayBuffer.isView(value)) return; // host data: nothing to keep, and too many entries to walk
   else if (Array.isArray(value)) for (const v of value) collectTensors(v, into);
   else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) collectTensors(v, into);
 }
@@ -107,7 +106,7 @@ function collectTensors(value: unknown, into: Set<Tensor>): void {
  * WebGPU ops only enqueue work, so a training step needs no await inside a scope, and an async
  * scope would mix up tensors of interleaved tasks.
  */
-export function scope<T extends Kept>(fn: () => T): T {
+export function scope<T>(fn: () => T): T {
   const created = new Set<Tensor>();
   scopeStack.push(created);
   let result: T;

@@ -13,8 +13,14 @@ export interface CreateBackendOptions {
   powerPreference?: GPUPowerPreference;
 }
 
+/** Which step failed, so a UI can say what to do about it (specs/LAB-UX.md, "WebGPU availability"). */
+export type WebGPUUnavailableKind = 'no-navigator-gpu' | 'insecure-context' | 'no-node-gpu' | 'no-adapter' | 'request-device-failed';
+
 export class WebGPUUnavailableError extends Error {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    readonly kind: WebGPUUnavailableKind,
+  ) {
     super(`WebGPU is unavailable: ${reason}`);
     this.name = 'WebGPUUnavailableError';
   }
@@ -23,35 +29,37 @@ export class WebGPUUnavailableError extends Error {
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
 /** Find a GPU object: navigator.gpu in browsers and workers, Dawn in Node. */
-async function locateGpu(): Promise<{ gpu: GPU; driverNote?: string } | { reason: string }> {
+async function locateGpu(): Promise<{ gpu: GPU; driverNote?: string } | { reason: string; kind: WebGPUUnavailableKind }> {
   if (typeof navigator !== 'undefined' && 'gpu' in navigator && navigator.gpu) return { gpu: navigator.gpu };
   if (isNode) {
     const { nodeGpu } = await import('./webgpu/node-gpu.ts');
-    return nodeGpu();
+    const found = await nodeGpu();
+    return 'reason' in found ? { reason: found.reason, kind: 'no-node-gpu' } : found;
   }
   if (typeof isSecureContext !== 'undefined' && !isSecureContext) {
-    return { reason: 'this page is not a secure context (WebGPU needs https:// or http://localhost)' };
+    return { reason: 'this page is not a secure context (WebGPU needs https:// or http://localhost)', kind: 'insecure-context' };
   }
-  return { reason: 'this browser has no navigator.gpu (use a recent Chrome, Edge or Firefox, or enable WebGPU)' };
+  return { reason: 'this browser has no navigator.gpu (use a recent Chrome, Edge or Firefox, or enable WebGPU)', kind: 'no-navigator-gpu' };
 }
 
 export async function requestWebGPU(options: CreateBackendOptions = {}): Promise<WebGPUBackend> {
   const found = await locateGpu();
-  if ('reason' in found) throw new WebGPUUnavailableError(found.reason);
+  if ('reason' in found) throw new WebGPUUnavailableError(found.reason, found.kind);
   let adapter: GPUAdapter | null;
   try {
     adapter = await found.gpu.requestAdapter(options.powerPreference ? { powerPreference: options.powerPreference } : undefined);
   } catch (e) {
-    throw new WebGPUUnavailableError(`requestAdapter failed: ${(e as Error).message}`);
+    throw new WebGPUUnavailableError(`requestAdapter failed: ${(e as Error).message}`, 'no-adapter');
   }
   if (!adapter)
     throw new WebGPUUnavailableError(
       'navigator.gpu exists but no adapter was found (GPU blocklisted, drivers missing, or WebGPU disabled)',
+      'no-adapter',
     );
   try {
     return await WebGPUBackend.create(adapter, { debug: options.debug, driverNote: found.driverNote });
   } catch (e) {
-    throw new WebGPUUnavailableError(`requestDevice failed: ${(e as Error).message}`);
+    throw new WebGPUUnavailableError(`requestDevice failed: ${(e as Error).message}`, 'request-device-failed');
   }
 }
 

@@ -50,6 +50,8 @@ function hasVulkanLoader(): boolean {
   return LIBVULKAN_DIRS.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }
 
+let processGpu: GPU | null = null;
+
 export interface NodeGpu {
   gpu: GPU;
   /** How the Vulkan driver was chosen, for the backend's summary. */
@@ -88,5 +90,9 @@ export async function nodeGpu(): Promise<NodeGpu | { reason: string }> {
   // Dawn's constants (GPUBufferUsage, GPUMapMode, ...) become globals as in a browser.
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   const flags = process.platform === 'linux' ? ['backend=vulkan'] : [];
-  return { gpu: mod.create(flags), driverNote };
+  // One Dawn instance per process, held here: nothing else references the GPU object once the
+  // device exists, and if it is garbage-collected Dawn frees the instance under live devices
+  // (segfaults in InstanceBase::ProcessEvents during long-running GPU work).
+  processGpu ??= mod.create(flags);
+  return { gpu: processGpu, driverNote };
 }

@@ -1,0 +1,13 @@
+import { requestWebGPU } from '../src/engine/backend/create-backend.ts';
+import { matmulWith } from '../src/engine/backend/webgpu/matmul.ts';
+const gpu = await requestWebGPU({ debug: true });
+gpu.device.addEventListener('uncapturederror', (e) => console.log('UNCAPTURED', (e as GPUUncapturedErrorEvent).error.message));
+const [m, n, k] = process.argv.slice(2, 5).map(Number);
+const kern = process.argv[5] as 'vec4';
+console.log('start');
+const a = gpu.fill([m, k], 1), b = gpu.fill([k, n], 1);
+const c = matmulWith(gpu, a, b, {}, kern);
+console.log('dispatched');
+const r = await c.read();
+console.log('read', r[0], r[r.length - 1]);
+gpu.destroy();

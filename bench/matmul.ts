@@ -1,0 +1,178 @@
+// Matmul throughput: our WebGPU kernels against TensorFlow.js's WebGPU backend, in one process on
+// one GPU instance (Dawn in Node; SwiftShader when there is no GPU). GFLOP/s = 2·m·n·k / time, where
+// time runs from the call until the result is back on the host; median over repetitions after a
+// warm-up that compiles the pipelines. Writes bench/results/matmul.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import { requestWebGPU } from '../src/engine/backend/create-backend.ts';
+import { nodeGpu } from '../src/engine/backend/webgpu/node-gpu.ts';
+import type { WebGPUBackend } from '../src/engine/backend/webgpu/webgpu-backend.ts';
+import { Rng } from '../src/engine/random.ts';
+
+interface Case {
+  label: string;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+}
+
+export interface MatmulRow {
+  label: string;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  oursGflops: number;
+  tfjsGflops: number;
+  oursMs: number;
+  tfjsMs: number;
+}
+
+const CASES: Case[] = [
+  ...[128, 256, 512, 1024].map((s) => ({ label: `A·B ${s}²`, m: s, n: s, k: s, transA: false })),
+  // K-FAC input factors: XᵀX for a batch of 4096 rows of 64 or 256 features
+  { label: 'XᵀX 4096×64', m: 64, n: 64, k: 4096, transA: true },
+  { label: 'XᵀX 4096×256', m: 256, n: 256, k: 4096, transA: true },
+];
+
+/** Per implementation and case: stop after maxReps or once the budget is spent (at least minReps). */
+const MIN_REPS = 3;
+const MAX_REPS = 15;
+const BUDGET_MS = 6000;
+
+async function timeRuns(run: () => Promise<void>): Promise<number> {
+  await run(); // warm-up: pipeline compilation, buffer pools
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < MAX_REPS && (times.length < MIN_REPS || performance.now() - start < BUDGET_MS)) {
+    const t0 = performance.now();
+    await run();
+    times.push(performance.now() - t0);
+  }
+  times.sort((x, y) => x - y);
+  return times[Math.floor(times.length / 2)];
+}
+
+function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < expected.length; i++) {
+    num = Math.max(num, Math.abs(actual[i] - expected[i]));
+    den = Math.max(den, Math.abs(expected[i]));
+  }
+  return den === 0 ? num : num / den;
+}
+
+async function setUp(): Promise<{ ours: WebGPUBackend; tf: typeof TfCore; tfjsAdapter: string }> {
+  const ours = await requestWebGPU({ requireWebGPU: true });
+  // Hand TensorFlow.js the very GPU object our backend came from (Dawn keeps one per process):
+  // its WebGPU backend looks for navigator.gpu, which Node does not have.
+  const found = await nodeGpu();
+  if ('reason' in found) throw new Error(found.reason);
+  const nav = (globalThis as { navigator?: object }).navigator ?? {};
+  Object.defineProperty(globalThis, 'navigator', { value: { ...nav, gpu: found.gpu }, configurable: true, writable: true });
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('TensorFlow.js could not start its WebGPU backend');
+  await tf.ready();
+  const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
+  const tfjsAdapter = [info?.vendor, info?.architecture].filter(Boolean).join(' ') || 'unknown';
+  return { ours, tf, tfjsAdapter };
+}
+
+export async function runMatmulBench(): Promise<MatmulRow[]> {
+  const { ours, tf, tfjsAdapter } = await setUp();
+  const oursAdapter = [ours.info.adapter?.vendor, ours.info.adapter?.architecture].filter(Boolean).join(' ');
+  console.log(`ours: ${ours.info.summary}`);
+  console.log(`tfjs: @tensorflow/tfjs-backend-webgpu ${tf.version_core} on ${tfjsAdapter}`);
+  if (tfjsAdapter !== oursAdapter) console.warn(`warning: the two backends report different adapters (${oursAdapter} vs ${tfjsAdapter})`);
+
+  const rng = new Rng(2024);
+  const rows: MatmulRow[] = [];
+  for (const c of CASES) {
+    const { m, n, k, transA } = c;
+    const aShape = transA ? [k, m] : [m, k];
+    const aData = Float32Array.from(rng.normalArray(m * k));
+    // XᵀX multiplies X by itself; the square cases take an independent B.
+    const bData = transA && m === n ? aData : Float32Array.from(rng.normalArray(k * n));
+    const a = ours.tensor(aData, aShape);
+    const b = ours.tensor(bData, [k, n]);
+    const ta = tf.tensor(aData, aShape);
+    const tb = tf.tensor(bData, [k, n]);
+
+    const oursResult = await ours.matmul(a, b, { transA }).read();
+    const tfjsOut = tf.matMul(ta, tb, transA, false);
+    const tfjsResult = await tfjsOut.data();
+    tfjsOut.dispose();
+    const err = maxRelativeError(oursResult, tfjsResult as Float32Array);
+    if (!(err < 1e-3)) throw new Error(`${c.label}: ours and TensorFlow.js disagree (max relative error ${err})`);
+
+    const oursMs = await timeRuns(async () => {
+      const out = ours.matmul(a, b, { transA });
+      await out.read();
+      out.dispose();
+    });
+    const tfjsMs = await timeRuns(async () => {
+      const out = tf.matMul(ta, tb, transA, false);
+      await out.data();
+      out.dispose();
+    });
+    const flop = 2 * m * n * k;
+    const row: MatmulRow = {
+      label: c.label,
+      m,
+      n,
+      k,
+      transA,
+      oursGflops: round(flop / oursMs / 1e6),
+      tfjsGflops: round(flop / tfjsMs / 1e6),
+      oursMs: round(oursMs),
+      tfjsMs: round(tfjsMs),
+    };
+    rows.push(row);
+    console.log(
+      `  ${row.label.padEnd(14)} ours ${row.oursGflops.toFixed(2).padStart(6)} GFLOP/s   tfjs ${row.tfjsGflops.toFixed(2).padStart(6)} GFLOP/s`,
+    );
+    a.dispose();
+    b.dispose();
+    ta.dispose();
+    tb.dispose();
+  }
+
+  printTable(rows);
+  const file = join(dirname(fileURLToPath(import.meta.url)), 'results', 'matmul.json');
+  mkdirSync(dirname(file), { recursive: true });
+  const device = `${ours.info.summary}; TensorFlow.js ${tf.version_core} WebGPU on the same GPU instance`;
+  writeFileSync(file, `${JSON.stringify({ device, date: new Date().toISOString(), rows }, null, 2)}\n`);
+  console.log(`\nwrote ${file}`);
+  ours.destroy();
+  tf.engine().reset();
+  return rows;
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function printTable(rows: MatmulRow[]): void {
+  const header = ['case', 'm', 'n', 'k', 'ours GFLOP/s', 'tfjs GFLOP/s', 'ours/tfjs', 'ours ms', 'tfjs ms'];
+  const body = rows.map((r) => [
+    r.label,
+    String(r.m),
+    String(r.n),
+    String(r.k),
+    r.oursGflops.toFixed(2),
+    r.tfjsGflops.toFixed(2),
+    `${(r.oursGflops / r.tfjsGflops).toFixed(1)}×`,
+    r.oursMs.toFixed(1),
+    r.tfjsMs.toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  console.log(`\n${line(header)}`);
+  console.log(`|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`);
+  for (const r of body) console.log(line(r));
+}

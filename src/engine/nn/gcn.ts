@@ -1,0 +1,30 @@
+// GCN convolution H' = Â H W (Kipf & Welling) with Â = D^{-1/2}(A + I)D^{-1/2} given as a sparse
+// COO list. The aggregation ÂH is a gather + weighted scatter-add; the linear part is a Linear over
+// nodes, so K-FAC sees rows = nodes (specs/KFAC.md §1: a = (ÂH)_v).
+import * as ops from '../autograd/ops.ts';
+import type { Variable } from '../autograd/variable.ts';
+import type { Tensor } from '../tensor.ts';
+import type { SharingLayout } from './curvature-hook.ts';
+import { Linear } from './linear.ts';
+import type { LayerContext } from './module.ts';
+
+/** Â on the device: (ÂH)_v = Σ_e weights[e] · H[cols[e]] over the edges e with rows[e] = v. */
+export interface SparseAdjacency {
+  rows: Tensor; // int32 [E]
+  cols: Tensor; // int32 [E]
+  weights: Tensor; // float [E, 1]
+  numNodes: number;
+}
+
+export class GCNConv extends Linear {
+  constructor(ctx: LayerContext, name: string, dIn: number, dOut: number) {
+    super(ctx, name, dIn, dOut, { init: 'xavier-uniform', sharedDims: ['nodes'] });
+  }
+
+  /** Aggregate then transform: h [nodes, dIn] → [nodes, dOut]. */
+  propagate(h: Variable, adjacency: SparseAdjacency, layout: SharingLayout): Variable {
+    const messages = ops.mulConstant(ops.gather(h, adjacency.cols), adjacency.weights);
+    const aggregated = ops.scatterAdd(messages, adjacency.rows, adjacency.numNodes);
+    return this.forwardRows(aggregated, layout);
+  }
+}
