@@ -1,7 +1,7 @@
 // Matmul throughput: our WebGPU kernels against TensorFlow.js's WebGPU backend, in one process on
 // one GPU instance (Dawn in Node; SwiftShader when there is no GPU). GFLOP/s = 2·m·n·k / time, where
 // time runs from the call until the result is back on the host; median over repetitions after a
-// warm-up that compiles the pipelines. Writes bench/results/matmul.json.
+// warm-up. Writes bench/results/matmul.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,22 +38,27 @@ const CASES: Case[] = [
   { label: 'XᵀX 4096×256', m: 256, n: 256, k: 4096, transA: true },
 ];
 
-/** Per implementation and case: stop after maxReps or once the budget is spent (at least minReps). */
+/** Per case: stop after MAX_REPS or once the budget is spent, but not before MIN_REPS. */
 const MIN_REPS = 3;
 const MAX_REPS = 15;
-const BUDGET_MS = 6000;
+const BUDGET_MS = 12_000;
 
-async function timeRuns(run: () => Promise<void>): Promise<number> {
-  await run(); // warm-up: pipeline compilation, buffer pools
-  const times: number[] = [];
+/**
+ * Median milliseconds of each run function. Repetitions alternate between them so that both see the
+ * same background load; one warm-up run each first compiles pipelines and fills buffer pools.
+ */
+async function timeInterleaved(runs: (() => Promise<void>)[]): Promise<number[]> {
+  for (const run of runs) await run();
+  const times = runs.map(() => [] as number[]);
   const start = performance.now();
-  while (times.length < MAX_REPS && (times.length < MIN_REPS || performance.now() - start < BUDGET_MS)) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
+  for (let rep = 0; rep < MAX_REPS && (rep < MIN_REPS || performance.now() - start < BUDGET_MS); rep++) {
+    for (let i = 0; i < runs.length; i++) {
+      const t0 = performance.now();
+      await runs[i]();
+      times[i].push(performance.now() - t0);
+    }
   }
-  times.sort((x, y) => x - y);
-  return times[Math.floor(times.length / 2)];
+  return times.map((t) => t.sort((x, y) => x - y)[Math.floor(t.length / 2)]);
 }
 
 function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
@@ -110,16 +115,18 @@ export async function runMatmulBench(): Promise<MatmulRow[]> {
     const err = maxRelativeError(oursResult, tfjsResult as Float32Array);
     if (!(err < 1e-3)) throw new Error(`${c.label}: ours and TensorFlow.js disagree (max relative error ${err})`);
 
-    const oursMs = await timeRuns(async () => {
-      const out = ours.matmul(a, b, { transA });
-      await out.read();
-      out.dispose();
-    });
-    const tfjsMs = await timeRuns(async () => {
-      const out = tf.matMul(ta, tb, transA, false);
-      await out.data();
-      out.dispose();
-    });
+    const [oursMs, tfjsMs] = await timeInterleaved([
+      async () => {
+        const out = ours.matmul(a, b, { transA });
+        await out.read();
+        out.dispose();
+      },
+      async () => {
+        const out = tf.matMul(ta, tb, transA, false);
+        await out.data();
+        out.dispose();
+      },
+    ]);
     const flop = 2 * m * n * k;
     const row: MatmulRow = {
       label: c.label,

@@ -1,5 +1,5 @@
-// `npm run bench -- <name>`: runs one benchmark; each writes its results to bench/results/<name>.json.
-const BENCHES: Record<string, { about: string; run: () => Promise<unknown> }> = {
+// `npm run bench -- <name> [args]`: runs one benchmark; each writes its results to bench/results/<name>.json.
+const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<unknown> }> = {
   matmul: {
     about: 'matmul GFLOP/s, ours vs TensorFlow.js WebGPU (square sizes and K-FAC XᵀX shapes)',
     run: async () => (await import('./matmul.ts')).runMatmulBench(),
@@ -11,13 +11,15 @@ function usage(): string {
   return ['usage: npm run bench -- <name>', '', 'benchmarks:', ...names].join('\n');
 }
 
-const name = process.argv[2];
-const bench = name !== undefined && Object.hasOwn(BENCHES, name) ? BENCHES[name] : undefined;
+const benchName = process.argv[2];
+const bench = benchName !== undefined && Object.hasOwn(BENCHES, benchName) ? BENCHES[benchName] : undefined;
 if (!bench) {
-  if (name !== undefined) console.error(`unknown benchmark "${name}"\n`);
+  if (benchName !== undefined) console.error(`unknown benchmark "${benchName}"\n`);
   console.error(usage());
   process.exit(2);
 }
-await bench.run();
+await bench.run(process.argv.slice(3));
 // Dawn's event loop hooks can keep Node alive after the devices are destroyed.
 process.exit(0);
+
+export {};

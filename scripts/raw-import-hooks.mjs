@@ -4,6 +4,7 @@
 // later run first, so these see `?raw` specifiers before tsx does.
 import { readFile } from 'node:fs/promises';
 import { register } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 
 const RAW_QUERY = '?raw';
@@ -16,7 +17,7 @@ export async function resolve(specifier, context, nextResolve) {
 
 export async function load(url, context, nextLoad) {
   if (!url.endsWith(RAW_QUERY)) return nextLoad(url, context);
-  const text = await readFile(new URL(url.slice(0, -RAW_QUERY.length)), 'utf8');
+  const text = await readFile(fileURLToPath(url.slice(0, -RAW_QUERY.length)), 'utf8');
   return { format: 'module', source: `export default ${JSON.stringify(text)};\n`, shortCircuit: true };
 }
 

@@ -132,73 +132,105 @@ fn outStart(t: Tile) -> u32 {
   return (params.outBase + t.batch * params.m * params.n) / 4u;
 }
 
+// The 4×4 blocks of a 16×16 tile of C; cRC is block row R, block column C.
+struct Acc16 {
+  c00: mat4x4f,
+  c01: mat4x4f,
+  c02: mat4x4f,
+  c03: mat4x4f,
+  c10: mat4x4f,
+  c11: mat4x4f,
+  c12: mat4x4f,
+  c13: mat4x4f,
+  c20: mat4x4f,
+  c21: mat4x4f,
+  c22: mat4x4f,
+  c23: mat4x4f,
+  c30: mat4x4f,
+  c31: mat4x4f,
+  c32: mat4x4f,
+  c33: mat4x4f,
+}
+
+/** One step of k for the 16×16 tile: blocks of A rows a0..a3, blocks of B columns b0..b3. */
+fn accumulate16(
+  acc: ptr<function, Acc16>,
+  a0: mat4x4f,
+  a1: mat4x4f,
+  a2: mat4x4f,
+  a3: mat4x4f,
+  b0: mat4x4f,
+  b1: mat4x4f,
+  b2: mat4x4f,
+  b3: mat4x4f,
+) {
+  (*acc).c00 += b0 * a0;
+  (*acc).c01 += b1 * a0;
+  (*acc).c02 += b2 * a0;
+  (*acc).c03 += b3 * a0;
+  (*acc).c10 += b0 * a1;
+  (*acc).c11 += b1 * a1;
+  (*acc).c12 += b2 * a1;
+  (*acc).c13 += b3 * a1;
+  (*acc).c20 += b0 * a2;
+  (*acc).c21 += b1 * a2;
+  (*acc).c22 += b2 * a2;
+  (*acc).c23 += b3 * a2;
+  (*acc).c30 += b0 * a3;
+  (*acc).c31 += b1 * a3;
+  (*acc).c32 += b2 * a3;
+  (*acc).c33 += b3 * a3;
+}
+
+/**
+ * Loads and accumulates step q (k = 4q..4q+3). Called with kLeft = 4 in the main loop so the masking
+ * folds away, and once with the remainder for a ragged k (Aᵀ B only).
+ */
+fn step16(acc: ptr<function, Acc16>, t: Tile, q: u32, kLeft: u32) {
+  accumulate16(
+    acc,
+    loadA(t.a4, t.row0, q, kLeft),
+    loadA(t.a4, t.row0 + 4u, q, kLeft),
+    loadA(t.a4, t.row0 + 8u, q, kLeft),
+    loadA(t.a4, t.row0 + 12u, q, kLeft),
+    loadB(t.b4, t.col0, q, kLeft),
+    loadB(t.b4, t.col0 + 4u, q, kLeft),
+    loadB(t.b4, t.col0 + 8u, q, kLeft),
+    loadB(t.b4, t.col0 + 12u, q, kLeft),
+  );
+}
+
 @compute @workgroup_size(WG_X, WG_Y)
 fn main16(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = locate(wg, lid, 16u);
   if (!t.valid) {
     return;
   }
-  var c00 = mat4x4f();
-  var c01 = mat4x4f();
-  var c02 = mat4x4f();
-  var c03 = mat4x4f();
-  var c10 = mat4x4f();
-  var c11 = mat4x4f();
-  var c12 = mat4x4f();
-  var c13 = mat4x4f();
-  var c20 = mat4x4f();
-  var c21 = mat4x4f();
-  var c22 = mat4x4f();
-  var c23 = mat4x4f();
-  var c30 = mat4x4f();
-  var c31 = mat4x4f();
-  var c32 = mat4x4f();
-  var c33 = mat4x4f();
-  let steps = (params.k + 3u) / 4u;
-  for (var q = 0u; q < steps; q++) {
-    let kLeft = params.k - 4u * q;
-    let b0 = loadB(t.b4, t.col0, q, kLeft);
-    let b1 = loadB(t.b4, t.col0 + 4u, q, kLeft);
-    let b2 = loadB(t.b4, t.col0 + 8u, q, kLeft);
-    let b3 = loadB(t.b4, t.col0 + 12u, q, kLeft);
-    let a0 = loadA(t.a4, t.row0, q, kLeft);
-    c00 += b0 * a0;
-    c01 += b1 * a0;
-    c02 += b2 * a0;
-    c03 += b3 * a0;
-    let a1 = loadA(t.a4, t.row0 + 4u, q, kLeft);
-    c10 += b0 * a1;
-    c11 += b1 * a1;
-    c12 += b2 * a1;
-    c13 += b3 * a1;
-    let a2 = loadA(t.a4, t.row0 + 8u, q, kLeft);
-    c20 += b0 * a2;
-    c21 += b1 * a2;
-    c22 += b2 * a2;
-    c23 += b3 * a2;
-    let a3 = loadA(t.a4, t.row0 + 12u, q, kLeft);
-    c30 += b0 * a3;
-    c31 += b1 * a3;
-    c32 += b2 * a3;
-    c33 += b3 * a3;
+  var acc: Acc16;
+  let fullSteps = params.k / 4u;
+  for (var q = 0u; q < fullSteps; q++) {
+    step16(&acc, t, q, 4u);
+  }
+  if (fullSteps * 4u < params.k) {
+    step16(&acc, t, fullSteps, params.k - fullSteps * 4u);
   }
   let o = outStart(t);
-  storeBlock(o, t.row0, t.col0, c00);
-  storeBlock(o, t.row0, t.col0 + 4u, c01);
-  storeBlock(o, t.row0, t.col0 + 8u, c02);
-  storeBlock(o, t.row0, t.col0 + 12u, c03);
-  storeBlock(o, t.row0 + 4u, t.col0, c10);
-  storeBlock(o, t.row0 + 4u, t.col0 + 4u, c11);
-  storeBlock(o, t.row0 + 4u, t.col0 + 8u, c12);
-  storeBlock(o, t.row0 + 4u, t.col0 + 12u, c13);
-  storeBlock(o, t.row0 + 8u, t.col0, c20);
-  storeBlock(o, t.row0 + 8u, t.col0 + 4u, c21);
-  storeBlock(o, t.row0 + 8u, t.col0 + 8u, c22);
-  storeBlock(o, t.row0 + 8u, t.col0 + 12u, c23);
-  storeBlock(o, t.row0 + 12u, t.col0, c30);
-  storeBlock(o, t.row0 + 12u, t.col0 + 4u, c31);
-  storeBlock(o, t.row0 + 12u, t.col0 + 8u, c32);
-  storeBlock(o, t.row0 + 12u, t.col0 + 12u, c33);
+  storeBlock(o, t.row0, t.col0, acc.c00);
+  storeBlock(o, t.row0, t.col0 + 4u, acc.c01);
+  storeBlock(o, t.row0, t.col0 + 8u, acc.c02);
+  storeBlock(o, t.row0, t.col0 + 12u, acc.c03);
+  storeBlock(o, t.row0 + 4u, t.col0, acc.c10);
+  storeBlock(o, t.row0 + 4u, t.col0 + 4u, acc.c11);
+  storeBlock(o, t.row0 + 4u, t.col0 + 8u, acc.c12);
+  storeBlock(o, t.row0 + 4u, t.col0 + 12u, acc.c13);
+  storeBlock(o, t.row0 + 8u, t.col0, acc.c20);
+  storeBlock(o, t.row0 + 8u, t.col0 + 4u, acc.c21);
+  storeBlock(o, t.row0 + 8u, t.col0 + 8u, acc.c22);
+  storeBlock(o, t.row0 + 8u, t.col0 + 12u, acc.c23);
+  storeBlock(o, t.row0 + 12u, t.col0, acc.c30);
+  storeBlock(o, t.row0 + 12u, t.col0 + 4u, acc.c31);
+  storeBlock(o, t.row0 + 12u, t.col0 + 8u, acc.c32);
+  storeBlock(o, t.row0 + 12u, t.col0 + 12u, acc.c33);
 }
 
 @compute @workgroup_size(WG_X, WG_Y)
@@ -208,10 +240,13 @@ fn main4(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: ve
     return;
   }
   var acc = mat4x4f();
-  let steps = (params.k + 3u) / 4u;
-  for (var q = 0u; q < steps; q++) {
-    let kLeft = params.k - 4u * q;
-    acc += loadB(t.b4, t.col0, q, kLeft) * loadA(t.a4, t.row0, q, kLeft);
+  let fullSteps = params.k / 4u;
+  for (var q = 0u; q < fullSteps; q++) {
+    acc += loadB(t.b4, t.col0, q, 4u) * loadA(t.a4, t.row0, q, 4u);
+  }
+  if (fullSteps * 4u < params.k) {
+    let kLeft = params.k - fullSteps * 4u;
+    acc += loadB(t.b4, t.col0, fullSteps, kLeft) * loadA(t.a4, t.row0, fullSteps, kLeft);
   }
   storeBlock(outStart(t), t.row0, t.col0, acc);
 }

@@ -1,7 +1,34 @@
-// The engine's public surface.
+// The engine's public surface: tensors and backends, autograd, layers and models, losses and
+// optimizers, data sets. Framework-free: runs in a Web Worker, in Node and in tests.
 export * from './tensor.ts';
 export type * from './backend/backend.ts';
 export { createBackend, requestWebGPU, WebGPUUnavailableError, type CreateBackendOptions } from './backend/create-backend.ts';
 export { CpuBackend } from './backend/cpu/cpu-backend.ts';
 export { WebGPUBackend, DeviceLostError } from './backend/webgpu/webgpu-backend.ts';
 export { ShapeError } from './kernels/shape.ts';
+export { Rng } from './random.ts';
+
+export { Variable, constant, parameter, noGrad } from './autograd/variable.ts';
+export { grad } from './autograd/backward.ts';
+export * as ops from './autograd/ops.ts';
+
+export { Module } from './nn/module.ts';
+export { Linear } from './nn/linear.ts';
+export { Conv2d } from './nn/conv2d.ts';
+export { LayerNorm, Embedding, Dropout } from './nn/layers.ts';
+export { MultiHeadAttention } from './nn/attention.ts';
+export { GCNConv, adjacencyToDevice, type AdjacencyTensors } from './nn/gcn.ts';
+export { withCurvatureCapture, type CurvatureRecorder, type KfacForwardCapture, type KfacLayerInfo, type SharingLayout } from './nn/curvature-hook.ts';
+export { Mlp } from './nn/models/mlp.ts';
+export { Cnn } from './nn/models/cnn.ts';
+export { Vit } from './nn/models/vit.ts';
+export { GcnNodeClassifier, GcnGraphClassifier, type GraphBatchTensors } from './nn/models/gcn-models.ts';
+export { TransformerLm } from './nn/models/transformer-lm.ts';
+export { softmaxCrossEntropy, mse, lossSpec, type LossSpec } from './nn/losses.ts';
+export { top1Accuracy, top1Counts } from './nn/metrics.ts';
+
+export { createOptimizer } from './optim/factory.ts';
+export { trainStep } from './optim/train-step.ts';
+export type { Optimizer, NamedParameter } from './optim/optimizer.ts';
+
+export * from './data/index.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scope } from '../../src/engine/tensor.ts';
-import { createBackend } from '../../src/engine/backend/create-backend.ts';
+import { createBackend, requestWebGPU } from '../../src/engine/backend/create-backend.ts';
 import { useBackends } from '../helpers/backends.ts';
 
 const b = useBackends();
@@ -44,6 +44,27 @@ describe('tensors on both backends', () => {
     const t = b.cpu.tensor([1 / 3], [1], 'float64');
     expect((await t.read())[0]).toBe(1 / 3);
     expect(() => b.gpu.zeros([1], 'float64')).toThrow(/float64/);
+  });
+});
+
+describe('the WebGPU buffer pool', () => {
+  it('keeps results right when freed buffers exceed the pool budget while work is pending', async () => {
+    // Budget 0: every released buffer is retired. Destroying one that an unsubmitted command
+    // encoder still uses would drop the whole command buffer and leave stale memory behind.
+    const be = await requestWebGPU({ maxPooledBytes: 0 });
+    let x = be.tensor([1, 2, 3, 4], [4]);
+    for (let i = 0; i < 10; i++) {
+      const next = be.binaryScalar('add', x, 1);
+      x.dispose();
+      x = next;
+    }
+    const stale = be.tensor([-1], [1]);
+    await stale.read();
+    stale.dispose();
+    const total = be.reduce('sum', x, null);
+    x.dispose();
+    expect(Array.from(await total.read())).toEqual([50]);
+    be.destroy();
   });
 });
 

@@ -672,6 +672,6 @@ describe('shape rules', () => {
 
 describe('timings', () => {
   it('prints the WebGPU runtimes seen above', () => {
-    console.log(`[linalg webgpu timings, ${b.gpu.info.summary}]\n  ${timings.join('\n  ')}`);
+    console.log(`[linalg webgpu timings, ${b.gpu.info.summary}; a first call may include pipeline compilation]\n  ${timings.join('\n  ')}`);
   });
 });

@@ -3,6 +3,7 @@ import type { MatmulOptions } from '../../src/engine/backend/backend.ts';
 import { ShapeError } from '../../src/engine/kernels/shape.ts';
 import { collapseBatch, planMatmul } from '../../src/engine/kernels/matmul.ts';
 import {
+  fitWorkgroups,
   HARDWARE_TUNING,
   matmulWith,
   SOFTWARE_TUNING,
@@ -176,6 +177,14 @@ describe('webgpu matmul against the cpu twin', () => {
     expect(vec4Eligible(plan(64, 62, 64, COMBOS[0]))).toBe(false);
   });
 
+  it('shrinks workgroups of small problems so that several run in parallel', () => {
+    const plan = (m: number, n: number, k: number) => planMatmul(be.cpu.zeros([k, m]), be.cpu.zeros([k, n]), { transA: true });
+    // 64×64 in 16×16 blocks is 16 invocations: four workgroups of four rather than one of sixteen
+    expect(fitWorkgroups(SOFTWARE_TUNING.vec4, plan(64, 64, 4096))).toEqual({ wgX: 4, wgY: 1, block: 16 });
+    expect(fitWorkgroups(SOFTWARE_TUNING.vec4, plan(512, 512, 64))).toEqual(SOFTWARE_TUNING.vec4);
+    expect(fitWorkgroups(HARDWARE_TUNING.vec4, plan(64, 64, 64))).toEqual({ wgX: 8, wgY: 4, block: 4 });
+  });
+
   it('Aᵀ B with k not a multiple of 4 on the vec4 kernel (K-FAC XᵀX shapes)', async () => {
     for (const k of [1, 3, 22, 129]) {
       for (const tiling of [SOFTWARE_TUNING.vec4, HARDWARE_TUNING.vec4]) {
@@ -189,9 +198,18 @@ describe('webgpu matmul against the cpu twin', () => {
       [[2, 3], [3]], // a [2,3,m,k] × b [3,k,n]
       [[], [4]], // rank 2 × rank 3
       [[5], []],
-      [[2, 1], [1, 3]],
-      [[2, 1, 2, 1], [1, 2, 1, 2]], // four batch dims that cannot be merged: one is looped on the host
-      [[1, 3], [2, 1]],
+      [
+        [2, 1],
+        [1, 3],
+      ],
+      [
+        [2, 1, 2, 1],
+        [1, 2, 1, 2],
+      ], // four batch dims that cannot be merged: one is looped on the host
+      [
+        [1, 3],
+        [2, 1],
+      ],
     ];
     for (const [aBatch, bBatch] of cases) {
       for (const combo of [COMBOS[0], COMBOS[3]]) {

@@ -133,7 +133,11 @@ describe('softmax cross-entropy: values (CPU, float64)', () => {
     expect(counted).toBeLessThan(N * T);
     for (const reduction of ['sum', 'mean'] as const) {
       scope(() => {
-        const out = softmaxCrossEntropy(parameter(cpu.tensor(logits, [N, T, C], 'float64')), cpu.tensor(targets, [N, T], 'int32'), reduction);
+        const out = softmaxCrossEntropy(
+          parameter(cpu.tensor(logits, [N, T, C], 'float64')),
+          cpu.tensor(targets, [N, T], 'int32'),
+          reduction,
+        );
         expectClose(cpu.readSync(out.value), [naiveCrossEntropy(logits, targets, C, reduction)], { rtol: 1e-12 }, `per token ${reduction}`);
       });
     }
@@ -311,7 +315,8 @@ describe('CPU and WebGPU give the same loss and gradient', () => {
         const n = rows.reduce((a, b) => a * b, 1);
         const logits = rng.uniformArray(n * C, -5, 5);
         const targets = randomTargets(rng, n, C, ignoreEvery);
-        const run = (be: Backend) => lossAndGrad(be, logits, shape, (x) => softmaxCrossEntropy(x, be.tensor(targets, rows, 'int32'), reduction));
+        const run = (be: Backend) =>
+          lossAndGrad(be, logits, shape, (x) => softmaxCrossEntropy(x, be.tensor(targets, rows, 'int32'), reduction));
         const onCpu = await run(cpu);
         const onGpu = await run(gpu);
         expectClose([onCpu.loss], [naiveCrossEntropy(Float32Array.from(logits), targets, C, reduction)], { rtol: 1e-5 }, 'cpu vs naive');
@@ -349,7 +354,9 @@ describe('CPU and WebGPU give the same loss and gradient', () => {
     const logits = [1000, -1000, 0, -1000, 1000, 0, 1000, 1000, -1000];
     const targets = [0, 0, 1];
     for (const be of [cpu, gpu]) {
-      const { loss, grad: g } = await lossAndGrad(be, logits, [3, 3], (x) => softmaxCrossEntropy(x, be.tensor(targets, [3], 'int32'), 'sum'));
+      const { loss, grad: g } = await lossAndGrad(be, logits, [3, 3], (x) =>
+        softmaxCrossEntropy(x, be.tensor(targets, [3], 'int32'), 'sum'),
+      );
       expect(loss, be.name).toBeCloseTo(2000 + Math.log(2), 3);
       expectClose(g, [0, 0, 0, -1, 1, 0, 0.5, -0.5, 0], { atol: 1e-6 }, `${be.name} gradient`);
     }

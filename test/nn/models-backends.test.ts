@@ -64,7 +64,10 @@ const cases: Case[] = [
   {
     name: 'ViT',
     build: (be) => {
-      const model = new Vit({ backend: be, seed: 2 }, { inChannels: 1, height: 14, width: 14, patch: 7, dim: 16, depth: 2, heads: 2, classes: 10, pooling: 'class-token' });
+      const model = new Vit(
+        { backend: be, seed: 2 },
+        { inChannels: 1, height: 14, width: 14, patch: 7, dim: 16, depth: 2, heads: 2, classes: 10, pooling: 'class-token' },
+      );
       const x = constant(be.tensor(data(3 * 196, 1), [3, 1, 14, 14]));
       return { model, run: () => model.forward(x) };
     },
@@ -127,7 +130,9 @@ describe('CPU and WebGPU agree on forward and backward passes', () => {
         let worst = 0;
         for (let k = 0; k < ref.length; k++) worst = Math.max(worst, Math.abs(onGpu[i][k] - ref[k]));
         const bound = 1e-3 * scaleOf(ref) + 1e-5 * globalScale;
-        expect(worst, `${c.name}: ${i === 0 ? 'output' : `gradient ${i - 1}`} differs by ${worst} (bound ${bound})`).toBeLessThanOrEqual(bound);
+        expect(worst, `${c.name}: ${i === 0 ? 'output' : `gradient ${i - 1}`} differs by ${worst} (bound ${bound})`).toBeLessThanOrEqual(
+          bound,
+        );
       });
     });
   }

@@ -54,7 +54,17 @@ describe('models: shapes and documented parameter counts', () => {
     expect(m.parameterCount()).toBe(160 + 1568 + 2 * (128 + 4224 + 2112 + 2080) + 64 + 330);
     expect(m.parameterCount()).toBe(19210);
     expect(m.forward(constant(rand([2, 1, 14, 14], 'float32'))).shape).toEqual([2, 10]);
-    const c = new Vit(ctx32, { inChannels: 1, height: 8, width: 8, patch: 4, dim: 8, depth: 1, heads: 2, classes: 3, pooling: 'class-token' });
+    const c = new Vit(ctx32, {
+      inChannels: 1,
+      height: 8,
+      width: 8,
+      patch: 4,
+      dim: 8,
+      depth: 1,
+      heads: 2,
+      classes: 3,
+      pooling: 'class-token',
+    });
     expect(c.forward(constant(rand([2, 1, 8, 8], 'float32'))).shape).toEqual([2, 3]);
   });
   it('GCN node and graph classifiers', () => {
@@ -87,7 +97,17 @@ describe('models: every parameter gradient against finite differences (float64, 
     gradcheckParameters(cpu, params(m), () => m.forward(constant(x)), { label: 'cnn', rtol: 1e-5 });
   });
   it('ViT', () => {
-    const m = new Vit(ctx64, { inChannels: 1, height: 4, width: 4, patch: 2, dim: 4, depth: 1, heads: 2, classes: 3, pooling: 'class-token' });
+    const m = new Vit(ctx64, {
+      inChannels: 1,
+      height: 4,
+      width: 4,
+      patch: 2,
+      dim: 4,
+      depth: 1,
+      heads: 2,
+      classes: 3,
+      pooling: 'class-token',
+    });
     const x = rand([2, 1, 4, 4]);
     gradcheckParameters(cpu, params(m), () => m.forward(constant(x)), { label: 'vit', rtol: 1e-5, atol: 1e-7 });
   });

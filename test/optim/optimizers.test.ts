@@ -81,7 +81,15 @@ const SHAPES = [[3, 4], [5], [1]];
 
 function gradientSequence(seed: number, steps: number): Float64Array[][] {
   const rng = new Rng(seed);
-  return Array.from({ length: steps }, () => SHAPES.map((s) => rng.uniformArray(s.reduce((a, b) => a * b, 1), -2, 2)));
+  return Array.from({ length: steps }, () =>
+    SHAPES.map((s) =>
+      rng.uniformArray(
+        s.reduce((a, b) => a * b, 1),
+        -2,
+        2,
+      ),
+    ),
+  );
 }
 
 function initialValues(seed: number): Float64Array[] {
@@ -119,7 +127,11 @@ describe('optimizers against hand-written references (CPU, float64)', () => {
     { label: 'plain', h: { lr: 0.1, momentum: 0, nesterov: false, weightDecay: 0 } },
     { label: 'momentum', h: { lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 0 } },
     { label: 'momentum + Nesterov + weight decay', h: { lr: 0.05, momentum: 0.8, nesterov: true, weightDecay: 0.01 } },
-    { label: 'momentum + weight decay, cosine schedule with warmup', h: { lr: 0.2, momentum: 0.9, nesterov: false, weightDecay: 0.1 }, schedule: cosineWarmup },
+    {
+      label: 'momentum + weight decay, cosine schedule with warmup',
+      h: { lr: 0.2, momentum: 0.9, nesterov: false, weightDecay: 0.1 },
+      schedule: cosineWarmup,
+    },
   ];
   for (const { label, h, schedule } of sgdCases) {
     it(`SGD: ${label}`, async () => {
@@ -141,7 +153,10 @@ describe('optimizers against hand-written references (CPU, float64)', () => {
 
   const adamCases: { label: string; h: RefAdam; schedule?: ScheduleSettings }[] = [
     { label: 'Adam', h: { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false } },
-    { label: 'Adam with coupled L2 weight decay', h: { lr: 0.01, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.05, decoupled: false } },
+    {
+      label: 'Adam with coupled L2 weight decay',
+      h: { lr: 0.01, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.05, decoupled: false },
+    },
     { label: 'AdamW', h: { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, decoupled: true } },
     {
       label: 'AdamW with large ε and a schedule',
@@ -237,7 +252,8 @@ describe('optimizers minimise a linear regression on both backends', () => {
     'sgd + Nesterov': () => createOptimizer('sgd', { lr: 0.1, momentum: 0.9, nesterov: true }),
     adam: () => createOptimizer('adam', { lr: 0.05 }),
     adamw: () => createOptimizer('adamw', { lr: 0.05, weightDecay: 1e-4 }),
-    'adam + cosine + clipping': () => createOptimizer('adam', { lr: 0.1 }, { schedule: { kind: 'cosine', totalSteps: 120, warmupSteps: 5 }, clip: { maxNorm: 1 } }),
+    'adam + cosine + clipping': () =>
+      createOptimizer('adam', { lr: 0.1 }, { schedule: { kind: 'cosine', totalSteps: 120, warmupSteps: 5 }, clip: { maxNorm: 1 } }),
   };
   for (const [label, factory] of Object.entries(settings)) {
     it(label, async () => {
@@ -290,7 +306,9 @@ describe('optimizer state', () => {
     const optimizer = new SGD(defaults('sgd'));
     const p: NamedParameter = { name: 'layer.weight', variable: parameter(cpu.tensor([1, 2], [2])) };
     expect(() => optimizer.step([p], [], 0)).toThrow(/1 parameters but 0 gradients/);
-    expect(() => scope(() => optimizer.step([p], [cpu.tensor([1, 2, 3], [3])], 0))).toThrow(/"layer.weight" has shape \[3\], the parameter \[2\]/);
+    expect(() => scope(() => optimizer.step([p], [cpu.tensor([1, 2, 3], [3])], 0))).toThrow(
+      /"layer.weight" has shape \[3\], the parameter \[2\]/,
+    );
   });
 });
 
@@ -307,13 +325,49 @@ describe('createOptimizer', () => {
   it('gives clear errors for unknown ids, unimplemented ones and bad values', () => {
     expect(() => createOptimizer('rmsprop')).toThrow(/unknown optimizer "rmsprop" \(known: sgd, adam, adamw, kfac-expand, kfac-reduce\)/);
     expect(() => createOptimizer('schedule')).toThrow(/unknown optimizer "schedule"/);
-    expect(() => createOptimizer('kfac-reduce')).toThrow(/"kfac-reduce" has hyperparameters in the schema but no implementation yet \(available: sgd, adam, adamw\)/);
+    expect(() => createOptimizer('kfac-reduce')).toThrow(
+      /"kfac-reduce" has hyperparameters in the schema but no implementation yet \(available: sgd, adam, adamw\)/,
+    );
     expect(() => createOptimizer('adam', { lr: -1, beta9: 1 })).toThrow(HyperparameterError);
     try {
       createOptimizer('adam', { lr: -1, beta9: 1 });
     } catch (e) {
       expect((e as HyperparameterError).messages).toHaveLength(2);
     }
-    expect(() => createOptimizer('sgd', {}, { schedule: { kind: 'linear' as never } })).toThrow(/schedule.kind: expected one of constant \| cosine \| step/);
+    expect(() => createOptimizer('sgd', {}, { schedule: { kind: 'linear' as never } })).toThrow(
+      /schedule.kind: expected one of constant \| cosine \| step/,
+    );
   });
+});
+
+describe('dispatches per parameter on WebGPU (no read-backs, a fixed small count)', () => {
+  const expected: { label: string; make: () => Optimizer; perParam: number }[] = [
+    { label: 'sgd', make: () => new SGD({ lr: 0.1, momentum: 0, nesterov: false, weightDecay: 0 }), perParam: 2 },
+    {
+      label: 'sgd + momentum + Nesterov + weight decay',
+      make: () => new SGD({ lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.1 }),
+      perParam: 8,
+    },
+    { label: 'adam', make: () => new Adam(defaults('adam')), perParam: 12 },
+    { label: 'adamw', make: () => new AdamW(defaults('adamw')), perParam: 13 },
+  ];
+  for (const { label, make, perParam } of expected) {
+    it(label, () => {
+      const { gpu } = backends;
+      const optimizer = make();
+      const params: NamedParameter[] = [3, 17, 65].map((n, i) => ({ name: `p${i}`, variable: parameter(gpu.fill([n], 1)) }));
+      const counters = gpu.runtime.counters;
+      const stepOnce = (step: number) =>
+        scope(() => {
+          const grads = params.map((p) => gpu.fill(p.variable.shape, 0.5));
+          const before = counters.dispatches;
+          optimizer.step(params, grads, step);
+          return counters.dispatches - before;
+        });
+      stepOnce(0); // the first step creates the state (fewer dispatches)
+      expect(stepOnce(1)).toBe(perParam * params.length);
+      optimizer.dispose();
+      for (const p of params) p.variable.value.dispose();
+    });
+  }
 });

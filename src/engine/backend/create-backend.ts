@@ -11,6 +11,8 @@ export interface CreateBackendOptions {
   /** Validation error scopes around pipeline creation. */
   debug?: boolean;
   powerPreference?: GPUPowerPreference;
+  /** WebGPU: bytes of free buffers kept for reuse (default 256 MiB). */
+  maxPooledBytes?: number;
 }
 
 /** Which step failed, so a UI can say what to do about it (specs/LAB-UX.md, "WebGPU availability"). */
@@ -57,7 +59,7 @@ export async function requestWebGPU(options: CreateBackendOptions = {}): Promise
       'no-adapter',
     );
   try {
-    return await WebGPUBackend.create(adapter, { debug: options.debug, driverNote: found.driverNote });
+    return await WebGPUBackend.create(adapter, { debug: options.debug, driverNote: found.driverNote, maxPooledBytes: options.maxPooledBytes });
   } catch (e) {
     throw new WebGPUUnavailableError(`requestDevice failed: ${(e as Error).message}`, 'request-device-failed');
   }

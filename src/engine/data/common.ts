@@ -92,7 +92,8 @@ export function gatherRows<T extends Float32Array | Int32Array | Uint8Array>(
 ): T {
   requireInt('gatherRows', 'rowLength', rowLength, 1);
   const rows = source.length / rowLength;
-  if (!Number.isInteger(rows)) throw new DataError(`gatherRows: source length ${source.length} is not a multiple of rowLength ${rowLength}`);
+  if (!Number.isInteger(rows))
+    throw new DataError(`gatherRows: source length ${source.length} is not a multiple of rowLength ${rowLength}`);
   const result = out ?? (new (source.constructor as new (n: number) => T)(indices.length * rowLength) as T);
   if (result.length !== indices.length * rowLength) {
     throw new DataError(`gatherRows: out has length ${result.length}, expected ${indices.length} × ${rowLength}`);

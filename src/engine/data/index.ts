@@ -41,5 +41,23 @@ export {
   type NodeFeatureKind,
   type SmallGraph,
 } from './motif-graphs.ts';
-export { makeModular, modApply, modInverse, isPrime, MOD_OPS, type ModOp, type ModularDataset, type ModularOptions, type TokenSplit } from './modular.ts';
-export { makeSpirals, makeCheckerboard, checkerboardLabel, type CheckerboardOptions, type SpiralOptions, type ToyDataset, type PointSplit } from './toys.ts';
+export {
+  makeModular,
+  modApply,
+  modInverse,
+  isPrime,
+  MOD_OPS,
+  type ModOp,
+  type ModularDataset,
+  type ModularOptions,
+  type TokenSplit,
+} from './modular.ts';
+export {
+  makeSpirals,
+  makeCheckerboard,
+  checkerboardLabel,
+  type CheckerboardOptions,
+  type SpiralOptions,
+  type ToyDataset,
+  type PointSplit,
+} from './toys.ts';

@@ -78,7 +78,7 @@ export interface MnistRaw {
 }
 
 export interface MnistSplit {
-  /** [count, height, width], row-major. */
+  /** [count, height, width], row-major (the same memory as [count, 1, height, width] for a CNN). */
   images: Float32Array;
   labels: Int32Array;
   count: number;
@@ -118,7 +118,9 @@ export function encodeMnistBinary(raw: MnistRaw): Uint8Array {
   const n = raw.trainCount + raw.testCount;
   const pixelCount = n * raw.height * raw.width;
   if (raw.pixels.length !== pixelCount || raw.labels.length !== n) {
-    throw new DataError(`encodeMnistBinary: expected ${pixelCount} pixels and ${n} labels, got ${raw.pixels.length} and ${raw.labels.length}`);
+    throw new DataError(
+      `encodeMnistBinary: expected ${pixelCount} pixels and ${n} labels, got ${raw.pixels.length} and ${raw.labels.length}`,
+    );
   }
   const out = new Uint8Array(HEADER_BYTES + pixelCount + n);
   for (let i = 0; i < 4; i++) out[i] = MNIST_MAGIC.charCodeAt(i);
@@ -176,7 +178,12 @@ export function averagePool2x2(pixels: Uint8Array, count: number, height: number
  * train (largest-remainder rounding, ties to the lower class, so the train total is exact); each
  * split's order is then shuffled once more. Returns indices into `labels`.
  */
-export function stratifiedSplit(labels: ArrayLike<number>, numClasses: number, trainTotal: number, seed: number): { train: Int32Array; test: Int32Array } {
+export function stratifiedSplit(
+  labels: ArrayLike<number>,
+  numClasses: number,
+  trainTotal: number,
+  seed: number,
+): { train: Int32Array; test: Int32Array } {
   const n = labels.length;
   requireInt('stratifiedSplit', 'trainTotal', trainTotal, 0, n);
   const byClass: number[][] = Array.from({ length: numClasses }, () => []);
@@ -269,7 +276,14 @@ export function buildMnistData(digits: ArrayLike<number>[], source: string): { m
   const infos = {} as Record<`${MnistSize}`, MnistFileInfo>;
   for (const size of MNIST_SIZES) {
     const pixels = size === 28 ? pixels28 : averagePool2x2(pixels28, total, 28, 28);
-    const bytes = encodeMnistBinary({ trainCount: MNIST_TRAIN_SIZE, testCount: MNIST_TEST_SIZE, height: size, width: size, pixels, labels });
+    const bytes = encodeMnistBinary({
+      trainCount: MNIST_TRAIN_SIZE,
+      testCount: MNIST_TEST_SIZE,
+      height: size,
+      width: size,
+      pixels,
+      labels,
+    });
     const stats = pixelStats(pixels.subarray(0, MNIST_TRAIN_SIZE * size * size));
     const file = mnistFileName(size);
     files.set(file, bytes);
@@ -292,7 +306,8 @@ export function buildMnistData(digits: ArrayLike<number>[], source: string): { m
       train: MNIST_TRAIN_SIZE,
       test: MNIST_TEST_SIZE,
       seed: MNIST_SPLIT_SEED,
-      method: 'stratified by class: seeded shuffle within each class, 80% to train (largest-remainder rounding); each split then seeded-shuffled',
+      method:
+        'stratified by class: seeded shuffle within each class, 80% to train (largest-remainder rounding); each split then seeded-shuffled',
       trainClassCounts: classCounts(0, MNIST_TRAIN_SIZE),
       testClassCounts: classCounts(MNIST_TRAIN_SIZE, total),
     },
@@ -316,7 +331,10 @@ export function parseMnistManifest(bytes: Uint8Array, where = MNIST_MANIFEST_FIL
 }
 
 /** Read, checksum and decode one size's binary. Throws a DataError on any mismatch. */
-export async function readMnistRaw(size: MnistSize, source: DataSource): Promise<{ raw: MnistRaw; manifest: MnistManifest; info: MnistFileInfo }> {
+export async function readMnistRaw(
+  size: MnistSize,
+  source: DataSource,
+): Promise<{ raw: MnistRaw; manifest: MnistManifest; info: MnistFileInfo }> {
   requireSize('readMnistRaw', size);
   const manifest = parseMnistManifest(await source.read(MNIST_MANIFEST_FILE), `${source.description}${MNIST_MANIFEST_FILE}`);
   const info = manifest.files[`${size}`];
@@ -329,7 +347,12 @@ export async function readMnistRaw(size: MnistSize, source: DataSource): Promise
     );
   }
   const raw = decodeMnistBinary(bytes);
-  if (raw.height !== info.height || raw.width !== info.width || raw.trainCount !== manifest.split.train || raw.testCount !== manifest.split.test) {
+  if (
+    raw.height !== info.height ||
+    raw.width !== info.width ||
+    raw.trainCount !== manifest.split.train ||
+    raw.testCount !== manifest.split.test
+  ) {
     throw new DataError(`MNIST file ${info.file} disagrees with the manifest about its shape or split: run \`npm run data\``);
   }
   return { raw, manifest, info };
@@ -361,7 +384,11 @@ function toSplit(raw: MnistRaw, from: number, count: number, lut: Float32Array):
 }
 
 /** Float images from a decoded binary (the pure half of loadMnist). */
-export function mnistDataset(raw: MnistRaw, info: MnistFileInfo, options: Omit<LoadMnistOptions, 'size' | 'source' | 'baseUrl'> = {}): MnistDataset {
+export function mnistDataset(
+  raw: MnistRaw,
+  info: MnistFileInfo,
+  options: Omit<LoadMnistOptions, 'size' | 'source' | 'baseUrl'> = {},
+): MnistDataset {
   const trainCount = requireInt('loadMnist', 'trainLimit', options.trainLimit ?? raw.trainCount, 1, raw.trainCount);
   const testCount = requireInt('loadMnist', 'testLimit', options.testLimit ?? raw.testCount, 1, raw.testCount);
   const normalized = options.normalize ?? false;

@@ -100,7 +100,8 @@ export function makeModular(options: ModularOptions): ModularDataset {
   const trainFraction = requireNumber(where, 'trainFraction', options.trainFraction ?? 0.4, 0, 1);
   const ops = options.ops ?? ['+'];
   if (!Array.isArray(ops) || ops.length === 0) throw new DataError(`${where}: ops must be a non-empty list of '+', '-', '*', '/'`);
-  for (const op of ops) if (!MOD_OPS.includes(op)) throw new DataError(`${where}: unknown operation ${String(op)} (use '+', '-', '*', '/')`);
+  for (const op of ops)
+    if (!MOD_OPS.includes(op)) throw new DataError(`${where}: unknown operation ${String(op)} (use '+', '-', '*', '/')`);
   if (new Set(ops).size !== ops.length) throw new DataError(`${where}: ops lists an operation twice`);
   if (ops.includes('/') && !isPrime(p)) throw new DataError(`${where}: division needs a prime modulus, ${p} is not prime`);
 

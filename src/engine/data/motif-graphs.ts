@@ -119,7 +119,7 @@ function baseGraphPairs(rng: Rng, size: number, extra: number): number[] {
     taken.add(u * size + v);
   }
   const free = (size * (size - 1)) / 2 - (size - 1);
-  for (let added = 0; added < Math.min(extra, free); ) {
+  for (let added = 0; added < Math.min(extra, free);) {
     const a = rng.int(size);
     const b = rng.int(size);
     const key = Math.min(a, b) * size + Math.max(a, b);
@@ -141,10 +141,18 @@ function makeOne(rng: Rng, label: number, minNodes: number, maxNodes: number, ex
     for (const local of block) pairs.push(baseSize + local);
     pairs.push(rng.int(baseSize), baseSize + rng.int(MOTIF_NODES));
     const relabel = permutation(n, rng);
-    const graph = { numNodes: n, edges: canonicalEdges(n, pairs.map((v) => relabel[v])) };
+    const graph = {
+      numNodes: n,
+      edges: canonicalEdges(
+        n,
+        pairs.map((v) => relabel[v]),
+      ),
+    };
     if (containsHouse(graph) === (label === 1)) return graph;
   }
-  throw new DataError(`makeMotifGraphs: could not draw a house-free base graph on ${baseSize} nodes with ${extraEdges} extra edges; use fewer extra edges`);
+  throw new DataError(
+    `makeMotifGraphs: could not draw a house-free base graph on ${baseSize} nodes with ${extraEdges} extra edges; use fewer extra edges`,
+  );
 }
 
 export function makeMotifGraphs(options: MotifGraphOptions): MotifGraphSet {
@@ -156,7 +164,8 @@ export function makeMotifGraphs(options: MotifGraphOptions): MotifGraphSet {
   const maxNodes = requireInt(where, 'maxNodes', options.maxNodes ?? 30, minNodes, 100_000);
   const extraEdges = requireInt(where, 'extraEdges', options.extraEdges ?? 2, 0);
   const kind = options.features ?? 'degree';
-  if (kind !== 'degree' && kind !== 'constant') throw new DataError(`${where}: features must be 'degree' or 'constant', got ${String(kind)}`);
+  if (kind !== 'degree' && kind !== 'constant')
+    throw new DataError(`${where}: features must be 'degree' or 'constant', got ${String(kind)}`);
   const maxDegree = requireInt(where, 'maxDegree', options.maxDegree ?? 6, 1);
   const trainFraction = requireNumber(where, 'trainFraction', options.trainFraction ?? 0.7, 0, 1);
   const valFraction = requireNumber(where, 'valFraction', options.valFraction ?? 0.15, 0, 1 - trainFraction);

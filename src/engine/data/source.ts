@@ -45,7 +45,9 @@ export function fetchDataSource(baseUrl?: string | URL): DataSource {
         throw new DataError(`could not fetch ${url}: ${(e as Error).message}`);
       }
       if (!response.ok) {
-        throw new DataError(`fetching ${url} failed: HTTP ${response.status} ${response.statusText} (the data files are made by \`npm run data\`)`);
+        throw new DataError(
+          `fetching ${url} failed: HTTP ${response.status} ${response.statusText} (the data files are made by \`npm run data\`)`,
+        );
       }
       return new Uint8Array(await response.arrayBuffer());
     },

@@ -39,9 +39,7 @@ export function planMatmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): M
   const kB = transB ? bCols : bRows;
   const n = transB ? bRows : bCols;
   if (kA !== kB) {
-    throw new ShapeError(
-      `matmul: inner dimensions differ: a ${describe(a, transA)} has k = ${kA}, b ${describe(b, transB)} has k = ${kB}`,
-    );
+    throw new ShapeError(`matmul: inner dimensions differ: a ${describe(a, transA)} has k = ${kA}, b ${describe(b, transB)} has k = ${kB}`);
   }
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);

@@ -3,17 +3,30 @@
 // nodes, so K-FAC sees rows = nodes (specs/KFAC.md §1: a = (ÂH)_v).
 import * as ops from '../autograd/ops.ts';
 import type { Variable } from '../autograd/variable.ts';
+import type { Backend } from '../backend/backend.ts';
+import type { SparseAdjacency } from '../data/graph.ts';
 import type { Tensor } from '../tensor.ts';
 import type { SharingLayout } from './curvature-hook.ts';
 import { Linear } from './linear.ts';
 import type { LayerContext } from './module.ts';
 
 /** Â on the device: (ÂH)_v = Σ_e weights[e] · H[cols[e]] over the edges e with rows[e] = v. */
-export interface SparseAdjacency {
+export interface AdjacencyTensors {
   rows: Tensor; // int32 [E]
   cols: Tensor; // int32 [E]
   weights: Tensor; // float [E, 1]
   numNodes: number;
+}
+
+/** Upload a host adjacency (src/engine/data/graph.ts) for message passing. */
+export function adjacencyToDevice(backend: Backend, adjacency: SparseAdjacency, precision: 'float32' | 'float64' = 'float32'): AdjacencyTensors {
+  const e = adjacency.rows.length;
+  return {
+    rows: backend.tensor(adjacency.rows, [e], 'int32'),
+    cols: backend.tensor(adjacency.cols, [e], 'int32'),
+    weights: backend.tensor(adjacency.weights, [e, 1], precision),
+    numNodes: adjacency.numNodes,
+  };
 }
 
 export class GCNConv extends Linear {
@@ -22,7 +35,7 @@ export class GCNConv extends Linear {
   }
 
   /** Aggregate then transform: h [nodes, dIn] → [nodes, dOut]. */
-  propagate(h: Variable, adjacency: SparseAdjacency, layout: SharingLayout): Variable {
+  propagate(h: Variable, adjacency: AdjacencyTensors, layout: SharingLayout): Variable {
     const messages = ops.mulConstant(ops.gather(h, adjacency.cols), adjacency.weights);
     const aggregated = ops.scatterAdd(messages, adjacency.rows, adjacency.numNodes);
     return this.forwardRows(aggregated, layout);

@@ -11,8 +11,8 @@ import { keep, shapeToString, type Shape, type Tensor } from '../tensor.ts';
 export type LossKind = 'ce' | 'mse';
 export type Reduction = 'sum' | 'mean';
 
-/** Target value that marks a cross-entropy term as ignored (padding tokens, unlabelled nodes). */
-export const IGNORE_INDEX = -1;
+/** Target value that marks a cross-entropy term as ignored (any negative target is ignored). */
+export { IGNORE_INDEX } from '../data/common.ts';
 
 /** What the curvature code needs to know about a loss (specs/KFAC.md §3). */
 export interface LossSpec {
@@ -125,8 +125,9 @@ export function crossEntropyTermCount(targets: Tensor): Tensor {
  * Softmax cross-entropy of logits [N, C] (one term per example) or [N, T, C] (one term per token)
  * against int32 class indices [N] or [N, T]. Targets equal to IGNORE_INDEX (any negative value)
  * contribute nothing, and 'mean' divides by the number of counted terms (0 when there are none).
- * Targets must otherwise lie in [0, C): a larger index is not detected and yields a term of −0 loss
- * whose gradient is softmax(f). Stable for large logits (log-softmax subtracts the row maximum).
+ * Targets must otherwise lie in [0, C): a larger index is not detected (that would need a read-back);
+ * its term adds 0 to the loss but counts in M and gets the gradient c·softmax(f). Stable for large
+ * logits (log-softmax subtracts the row maximum).
  *
  * vjp: ∂L/∂f_m = c (softmax(f_m) − onehot(y_m)) for counted terms, 0 for ignored ones.
  */
@@ -196,7 +197,9 @@ export function mse(predictions: Variable, targets: Tensor, reduction: Reduction
   const backend = predictions.backend;
   if (targets.dtype === 'int32') throw new ShapeError(`mse: targets must be float32 or float64, got int32 ${shapeToString(targets.shape)}`);
   if (targets.rank !== predictions.rank || targets.shape.some((d, i) => d !== predictions.shape[i])) {
-    throw new ShapeError(`mse: targets ${shapeToString(targets.shape)} must have the predictions' shape ${shapeToString(predictions.shape)}`);
+    throw new ShapeError(
+      `mse: targets ${shapeToString(targets.shape)} must have the predictions' shape ${shapeToString(predictions.shape)}`,
+    );
   }
   const { M, C } = mseTerms(predictions.shape);
   const c = lossSpec('mse', reduction).scale(M, C);

@@ -202,7 +202,8 @@ export const SCHEMA = {
   schedule: {
     label: 'Learning-rate schedule',
     kind: 'setting',
-    description: 'Multiplies the optimizer’s learning rate by a factor that depends on the step (linear warmup first, then the chosen shape).',
+    description:
+      'Multiplies the optimizer’s learning rate by a factor that depends on the step (linear warmup first, then the chosen shape).',
     params: [
       {
         key: 'kind',
@@ -514,8 +515,11 @@ export function checkValue(p: ParamSpec, value: unknown, where: string): string 
     case 'boolean':
       return typeof value === 'boolean' ? null : `${where}: expected true or false, got ${typeof value} ${shown}`;
     case 'enum':
-      if (typeof value !== 'string') return `${where}: expected one of ${p.options.map((o) => o.value).join(' | ')}, got ${typeof value} ${shown}`;
-      return p.options.some((o) => o.value === value) ? null : `${where}: expected one of ${p.options.map((o) => o.value).join(' | ')}, got ${shown}`;
+      if (typeof value !== 'string')
+        return `${where}: expected one of ${p.options.map((o) => o.value).join(' | ')}, got ${typeof value} ${shown}`;
+      return p.options.some((o) => o.value === value)
+        ? null
+        : `${where}: expected one of ${p.options.map((o) => o.value).join(' | ')}, got ${shown}`;
     case 'number':
     case 'integer': {
       if (typeof value !== 'number' || !Number.isFinite(value)) {
@@ -629,7 +633,10 @@ export function formatAssignment(group: GroupId, key: string, value: ParamValue)
  * Apply many assignments (CLI flags, URL query entries) on top of defaults, group by group.
  * Returns the partial values per group plus every error; validate() each group afterwards.
  */
-export function parseAssignments(texts: readonly string[]): { values: Partial<Record<GroupId, Record<string, ParamValue>>>; errors: string[] } {
+export function parseAssignments(texts: readonly string[]): {
+  values: Partial<Record<GroupId, Record<string, ParamValue>>>;
+  errors: string[];
+} {
   const values: Partial<Record<GroupId, Record<string, ParamValue>>> = {};
   const errors: string[] = [];
   for (const text of texts) {

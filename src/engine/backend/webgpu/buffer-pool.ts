@@ -15,6 +15,8 @@ export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private pooledCount = 0;
   private pooledBytes = 0;
+  /** Over-budget buffers, destroyed only after the work that may use them has been submitted. */
+  private retired: GPUBuffer[] = [];
 
   constructor(
     private readonly device: GPUDevice,
@@ -36,7 +38,9 @@ export class BufferPool {
 
   release(buffer: GPUBuffer): void {
     if (this.pooledBytes + buffer.size > this.maxPooledBytes) {
-      buffer.destroy();
+      // Not destroy() now: a command encoder not yet submitted may reference it, and submitting a
+      // destroyed buffer drops the whole command buffer.
+      this.retired.push(buffer);
       return;
     }
     let list = this.free.get(buffer.size);
@@ -46,11 +50,18 @@ export class BufferPool {
     this.pooledBytes += buffer.size;
   }
 
+  /** Call right after a queue submit: destroying a buffer used by submitted work is safe. */
+  destroyRetired(): void {
+    for (const b of this.retired) b.destroy();
+    this.retired = [];
+  }
+
   get count(): number {
     return this.pooledCount;
   }
 
   destroy(): void {
+    this.destroyRetired();
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
     this.pooledCount = 0;

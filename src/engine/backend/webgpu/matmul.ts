@@ -4,7 +4,7 @@
 // separate dispatches.
 import type { MatmulOptions } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';
-import { collapseBatch, planMatmul, type MatmulPlan } from '../../kernels/matmul.ts';
+import { batchOffsets, collapseBatch, planMatmul, type MatmulPlan } from '../../kernels/matmul.ts';
 import { MAX_WORKGROUPS_PER_DIM, ParamWriter } from './runtime.ts';
 import type { WebGPUBackend } from './webgpu-backend.ts';
 import generalShader from '../../../../shaders/matmul.wgsl?raw';
@@ -16,7 +16,7 @@ export type MatmulKernel = 'vec4' | 'general';
 export interface KernelTiling {
   wgX: number;
   wgY: number;
-  /** vec4 kernel: 4 or 16; general kernel: 4 or 8 (the shaders' entry points main4, main8, main16). */
+  /** The shaders' entry point main<block>: 4 or 16 in matmul-vec4.wgsl, 4 or 8 in matmul.wgsl. */
   block: number;
 }
 
@@ -41,6 +41,10 @@ export const HARDWARE_TUNING: MatmulTuning = {
 };
 
 const SHADER_BATCH_DIMS = 3;
+/** Small problems get smaller workgroups until there are this many, so that all cores share the work. */
+const MIN_WORKGROUPS = 8;
+/** SwiftShader runs 4 invocations as one SIMD group; fewer per workgroup would leave lanes idle. */
+const MIN_INVOCATIONS = 4;
 const tuningCache = new WeakMap<WebGPUBackend, MatmulTuning>();
 
 export function isSoftwareAdapter(backend: WebGPUBackend): boolean {
@@ -57,6 +61,25 @@ export function tuningFor(backend: WebGPUBackend): MatmulTuning {
     tuningCache.set(backend, tuning);
   }
   return tuning;
+}
+
+function autoTiling(tuning: MatmulTuning, plan: MatmulPlan, useVec4: boolean): KernelTiling {
+  const tiling = useVec4 ? tuning.vec4 : tuning.general;
+  // A thin C (a classifier's 10 outputs, say) would waste most of a big block.
+  return Math.min(plan.m, plan.n) < 16 ? { ...tiling, block: 4 } : tiling;
+}
+
+/** Halves the workgroup while the problem would fill fewer than MIN_WORKGROUPS of them. */
+export function fitWorkgroups(tiling: KernelTiling, plan: MatmulPlan): KernelTiling {
+  let { wgX, wgY } = tiling;
+  const { block } = tiling;
+  const count = (x: number, y: number) => Math.ceil(plan.n / (x * block)) * Math.ceil(plan.m / (y * block)) * plan.batchCount;
+  while (count(wgX, wgY) < MIN_WORKGROUPS && (wgX * wgY) / 2 >= MIN_INVOCATIONS) {
+    // y first: invocations side by side along n share their rows of A, so those loads are uniform
+    if (wgY > 1) wgY /= 2;
+    else wgX /= 2;
+  }
+  return { wgX, wgY, block };
 }
 
 /** Whether the vec4 kernel can run this shape: every vec4 load and store must be 16-byte aligned. */
@@ -86,7 +109,7 @@ export function matmulWith(
   if (k === 0) return backend.zeros(plan.outShape); // empty sums
   const useVec4 = kernel === 'vec4' || (kernel === 'auto' && vec4Eligible(plan));
   if (useVec4 && !vec4Eligible(plan)) throw new Error(`webgpu matmul: shape m=${m} n=${n} k=${k} does not fit the vec4 kernel`);
-  const { wgX, wgY, block } = tiling ?? tuningFor(backend)[useVec4 ? 'vec4' : 'general'];
+  const { wgX, wgY, block } = tiling ?? fitWorkgroups(autoTiling(tuningFor(backend), plan, useVec4), plan);
 
   const out = backend.empty(plan.outShape);
   const buffers = [backend.bufferOf(a), backend.bufferOf(b), backend.bufferOf(out)];
@@ -113,16 +136,13 @@ export function matmulWith(
 
   const shader = useVec4 ? vec4Shader : generalShader;
   const constants = { TRANS_A: plan.transA ? 1 : 0, TRANS_B: plan.transB ? 1 : 0, WG_X: wgX, WG_Y: wgY };
+  const outerBatch = {
+    sizes: batch.sizes.slice(0, outerDims),
+    aStrides: batch.aStrides.slice(0, outerDims),
+    bStrides: batch.bStrides.slice(0, outerDims),
+  };
   for (let outer = 0; outer < outerCount; outer++) {
-    let aBase = 0;
-    let bBase = 0;
-    let rest = outer;
-    for (let d = outerDims - 1; d >= 0; d--) {
-      const i = rest % batch.sizes[d];
-      rest = Math.floor(rest / batch.sizes[d]);
-      aBase += i * batch.aStrides[d];
-      bBase += i * batch.bStrides[d];
-    }
+    const { aOffset: aBase, bOffset: bBase } = batchOffsets(outerBatch, outer);
     const params = new ParamWriter()
       .u32(m, n, k, tilesN, tilesM, tileCount, gridX, gridX * gridY)
       .u32(innerSizes[1], innerSizes[2], outer * innerCount * m * n, 0)

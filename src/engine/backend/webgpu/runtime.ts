@@ -36,8 +36,9 @@ export class GpuRuntime {
   constructor(
     readonly device: GPUDevice,
     private readonly debug = false,
+    maxPooledBytes?: number,
   ) {
-    this.pool = new BufferPool(device);
+    this.pool = new BufferPool(device, maxPooledBytes);
   }
 
   pipeline(args: Pick<DispatchArgs, 'key' | 'shader' | 'entryPoint' | 'constants'>): GPUComputePipeline {
@@ -119,6 +120,7 @@ export class GpuRuntime {
     this.counters.submits++;
     this.encoder = null;
     this.pendingDispatches = 0;
+    this.pool.destroyRetired();
     // Uniform buffers of submitted work can be rewritten: writeBuffer is ordered after this submit.
     for (const u of this.uniformsInFlight) pushTo(this.uniformFree, u.size, u);
     this.uniformsInFlight = [];

@@ -41,6 +41,8 @@ interface GpuTensorHandle {
 
 export interface WebGPUBackendOptions {
   debug?: boolean;
+  /** Bytes of free buffers kept for reuse (default 256 MiB). */
+  maxPooledBytes?: number;
   driverNote?: string;
 }
 
@@ -75,7 +77,7 @@ export class WebGPUBackend implements Backend {
     readonly device: GPUDevice,
     options: WebGPUBackendOptions = {},
   ) {
-    this.runtime = new GpuRuntime(device, options.debug ?? false);
+    this.runtime = new GpuRuntime(device, options.debug ?? false, options.maxPooledBytes);
     const a = adapter.info;
     const description: AdapterDescription = {
       vendor: a.vendor,
@@ -106,7 +108,14 @@ export class WebGPUBackend implements Backend {
     void device.lost.then((info) => {
       this.lostReason = info.message || info.reason || 'unknown';
     });
+    // A validation error drops a whole command buffer silently; remember it so the next read
+    // fails loudly instead of returning stale memory.
+    device.addEventListener('uncapturederror', (event) => {
+      this.pendingError ??= (event as GPUUncapturedErrorEvent).error.message;
+    });
   }
+
+  private pendingError: string | null = null;
 
   // ---- helpers for the kernel modules ----
 
@@ -160,6 +169,7 @@ export class WebGPUBackend implements Backend {
     const { buffer, bytes } = t.storage<GpuTensorHandle>();
     if (bytes === 0) return arrayFor(t.dtype, 0);
     const raw = await this.runtime.read(buffer, bytes);
+    this.checkUsable();
     return t.dtype === 'int32' ? new Int32Array(raw) : new Float32Array(raw);
   }
 
@@ -189,6 +199,7 @@ export class WebGPUBackend implements Backend {
   async sync(): Promise<void> {
     this.checkUsable();
     await this.runtime.sync();
+    this.checkUsable();
   }
 
   destroy(): void {
@@ -199,6 +210,11 @@ export class WebGPUBackend implements Backend {
 
   private checkUsable(): void {
     if (this.lostReason !== null) throw new DeviceLostError(this.lostReason);
+    if (this.pendingError !== null) {
+      const message = this.pendingError;
+      this.pendingError = null;
+      throw new Error(`WebGPU reported an error; results computed since then are invalid: ${message}`);
+    }
   }
 
   // ---- kernels ----

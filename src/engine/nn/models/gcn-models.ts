@@ -6,7 +6,9 @@
 import type { Variable } from '../../autograd/variable.ts';
 import * as ops from '../../autograd/ops.ts';
 import type { Tensor } from '../../tensor.ts';
-import { GCNConv, type SparseAdjacency } from '../gcn.ts';
+import type { Backend } from '../../backend/backend.ts';
+import type { GraphBatch } from '../../data/motif-graphs.ts';
+import { adjacencyToDevice, GCNConv, type AdjacencyTensors } from '../gcn.ts';
 import { Dropout } from '../layers.ts';
 import { Linear } from '../linear.ts';
 import { Module, type LayerContext } from '../module.ts';
@@ -33,7 +35,7 @@ export class GcnNodeClassifier extends Module {
   }
 
   /** features [nodes, dIn] → logits [nodes, classes]. */
-  forward(features: Variable, adjacency: SparseAdjacency): Variable {
+  forward(features: Variable, adjacency: AdjacencyTensors): Variable {
     const layout: SharingLayout = { kind: 'dense', examples: 1, positions: adjacency.numNodes };
     const h = this.drop.forward(ops.relu(this.conv1.propagate(features, adjacency, layout)));
     return this.conv2.propagate(h, adjacency, layout);
@@ -48,12 +50,26 @@ export interface GcnGraphConfig {
 }
 
 /** A packed batch of graphs: the block-diagonal adjacency and each node's graph. */
-export interface GraphBatch {
-  adjacency: SparseAdjacency;
+export interface GraphBatchTensors {
+  adjacency: AdjacencyTensors;
   graphIndex: Tensor; // int32 [nodes]
   numGraphs: number;
   /** 1 / (nodes in graph g), [graphs, 1]. */
   inverseCounts: Tensor;
+}
+
+/** Upload a packed host batch (src/engine/data/motif-graphs.ts batchGraphs) for the graph classifier. */
+export function graphBatchToDevice(backend: Backend, batch: GraphBatch, precision: 'float32' | 'float64' = 'float32'): GraphBatchTensors {
+  return {
+    adjacency: adjacencyToDevice(backend, batch.adjacency, precision),
+    graphIndex: backend.tensor(batch.graphIndex, [batch.numNodes], 'int32'),
+    numGraphs: batch.numGraphs,
+    inverseCounts: backend.tensor(
+      Array.from(batch.nodeCounts, (c) => 1 / c),
+      [batch.numGraphs, 1],
+      precision,
+    ),
+  };
 }
 
 export class GcnGraphClassifier extends Module {
@@ -70,7 +86,7 @@ export class GcnGraphClassifier extends Module {
   }
 
   /** features [nodes, dIn] → logits [graphs, classes]. */
-  forward(features: Variable, batch: GraphBatch): Variable {
+  forward(features: Variable, batch: GraphBatchTensors): Variable {
     const layout: SharingLayout = { kind: 'segments', examples: batch.numGraphs, index: batch.graphIndex };
     let h = features;
     for (const conv of this.convs) h = ops.relu(conv.propagate(h, batch.adjacency, layout));
