@@ -18,7 +18,13 @@ export { Conv2d } from './nn/conv2d.ts';
 export { LayerNorm, Embedding, Dropout } from './nn/layers.ts';
 export { MultiHeadAttention } from './nn/attention.ts';
 export { GCNConv, adjacencyToDevice, type AdjacencyTensors } from './nn/gcn.ts';
-export { withCurvatureCapture, type CurvatureRecorder, type KfacForwardCapture, type KfacLayerInfo, type SharingLayout } from './nn/curvature-hook.ts';
+export {
+  withCurvatureCapture,
+  type CurvatureRecorder,
+  type KfacForwardCapture,
+  type KfacLayerInfo,
+  type SharingLayout,
+} from './nn/curvature-hook.ts';
 export { Mlp } from './nn/models/mlp.ts';
 export { Cnn } from './nn/models/cnn.ts';
 export { Vit } from './nn/models/vit.ts';

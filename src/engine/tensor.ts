@@ -95,7 +95,8 @@ function trackInCurrentScope(t: Tensor): void {
 
 function collectTensors(value: unknown, into: Set<Tensor>): void {
   if (value instanceof Tensor) into.add(value);
-  else if (ArrayBuffer.isView(value)) return; // host data: nothing to keep, and too many entries to walk
+  else if (ArrayBuffer.isView(value))
+    return; // host data: nothing to keep, and too many entries to walk
   else if (Array.isArray(value)) for (const v of value) collectTensors(v, into);
   else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) collectTensors(v, into);
 }

@@ -9,7 +9,16 @@ import { gradcheck } from '../helpers/gradcheck.ts';
 
 const cpu = new CpuBackend();
 const rng = new Rng(7);
-const rand = (shape: number[], lo = -1, hi = 1) => cpu.tensor(rng.uniformArray(shape.reduce((a, b) => a * b, 1), lo, hi), shape, 'float64');
+const rand = (shape: number[], lo = -1, hi = 1) =>
+  cpu.tensor(
+    rng.uniformArray(
+      shape.reduce((a, b) => a * b, 1),
+      lo,
+      hi,
+    ),
+    shape,
+    'float64',
+  );
 
 describe('autograd ops against finite differences (float64, CPU)', () => {
   it('broadcasting add, sub, mul, div', () => {

@@ -69,7 +69,9 @@ function compare(
       const numeric = (up - down) / (2 * h);
       const err = Math.abs(analytic[k][i] - numeric);
       if (!(err <= atol + rtol * Math.abs(numeric))) {
-        expect.fail(`${label}: input ${k}, element ${i}: autograd ${analytic[k][i]}, finite differences ${numeric} (|err| ${err.toExponential(2)})`);
+        expect.fail(
+          `${label}: input ${k}, element ${i}: autograd ${analytic[k][i]}, finite differences ${numeric} (|err| ${err.toExponential(2)})`,
+        );
       }
     }
   });

@@ -2,7 +2,6 @@
 // Checks are reconstruction-based, with tolerances from the float32 error bounds (n · eps · scale,
 // times the condition number where it enters), plus WebGPU against the float64 CPU oracle.
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/engine/backend/backend.ts';
 import type { Tensor } from '../../src/engine/tensor.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { ShapeError } from '../../src/engine/kernels/shape.ts';
@@ -117,20 +116,6 @@ function upload(which: Which, data: ArrayLike<number>, shape: number[], float64 
   return b[which].tensor(data, shape, float64 ? 'float64' : 'float32');
 }
 
-/** Time a GPU op to completion (for the log only; never asserted). */
-async function timed<T>(backend: Backend, fn: () => T): Promise<{ result: T; ms: number }> {
-  await backend.sync();
-  const t0 = performance.now();
-  const result = fn();
-  await backend.sync();
-  return { result, ms: performance.now() - t0 };
-}
-
-const timings: string[] = [];
-function logTiming(which: Which, what: string, ms: number): void {
-  if (which === 'gpu') timings.push(`${what}: ${ms.toFixed(1)} ms`);
-}
-
 // ---- checks -------------------------------------------------------------------------------------
 
 /** L lower with zeros above, finite, and ‖L Lᵀ − A‖max ≤ (n+1)·eps·max a_ii (2× the float32 backward-error bound). */
@@ -232,8 +217,7 @@ describe('cholesky', () => {
         const rng = new Rng(100 + n);
         const data = stack([spdMatrix(rng, n, 10), spdMatrix(rng, n, 1e4, 3), spdMatrix(rng, n, 1e6, 0.01)]);
         const a = upload(which, data, [3, n, n]);
-        const { result, ms } = await timed(be, () => be.cholesky(a));
-        logTiming(which, `cholesky [3, ${n}, ${n}]`, ms);
+        const result = be.cholesky(a);
         expect(result.factor.shape).toEqual([3, n, n]);
         expect(result.status.shape).toEqual([3]);
         expect(result.status.dtype).toBe('int32');
@@ -368,8 +352,7 @@ describe('triangularSolve', () => {
           const rhs = Float64Array.from(Float32Array.from(rng.normalArray(3 * n * k)));
           const bt = upload(which, rhs, [3, n, k]);
           for (const transpose of [false, true]) {
-            const { result: x, ms } = await timed(be, () => be.triangularSolve(l, bt, { transpose }));
-            logTiming(which, `triangularSolve${transpose ? 'ᵀ' : ''} [3, ${n}, ${n}] × [3, ${n}, ${k}]`, ms);
+            const x = be.triangularSolve(l, bt, { transpose });
             expect(x.shape).toEqual([3, n, k]);
             checkSolve(lData, await x.read(), rhs, n, k, 3, transpose, EPS32, `${which} solve n=${n} k=${k} transpose=${transpose}`);
             x.dispose();
@@ -432,8 +415,7 @@ describe('choleskyInverse', () => {
         const data = stack(conds.map((c) => spdMatrix(rng, n, c)));
         const a = upload(which, data, [3, n, n]);
         const { factor } = be.cholesky(a);
-        const { result: inv, ms } = await timed(be, () => be.choleskyInverse(factor));
-        logTiming(which, `choleskyInverse [3, ${n}, ${n}]`, ms);
+        const inv = be.choleskyInverse(factor);
         expect(inv.shape).toEqual([3, n, n]);
         const x = await inv.read();
         const oracle = await b.cpu.choleskyInverse(b.cpu.cholesky(b.cpu.tensor(data, [3, n, n], 'float64')).factor).read();
@@ -486,17 +468,15 @@ describe('choleskyInverse', () => {
       }
     }
     const a = b.gpu.tensor(data, [n, n]);
-    const chol = await timed(b.gpu, () => b.gpu.cholesky(a));
-    const inv = await timed(b.gpu, () => b.gpu.choleskyInverse(chol.result.factor));
-    logTiming('gpu', `cholesky [${n}, ${n}]`, chol.ms);
-    logTiming('gpu', `choleskyInverse [${n}, ${n}]`, inv.ms);
-    expect(Array.from(await chol.result.status.read())).toEqual([0]);
-    checkCholesky(await chol.result.factor.read(), data, n, 1, EPS32, 'gpu n=512');
-    const x = await inv.result.read();
+    const chol = b.gpu.cholesky(a);
+    const inv = b.gpu.choleskyInverse(chol.factor);
+    expect(Array.from(await chol.status.read())).toEqual([0]);
+    checkCholesky(await chol.factor.read(), data, n, 1, EPS32, 'gpu n=512');
+    const x = await inv.read();
     const ax = matmul(data, 0, x, 0, n, n, n);
     for (let i = 0; i < n; i++) ax[i * n + i] -= 1;
     expect(maxAbs(ax)).toBeLessThan(n * EPS32 * 10);
-    for (const t of [a, chol.result.factor, chol.result.status, inv.result]) t.dispose();
+    for (const t of [a, chol.factor, chol.status, inv]) t.dispose();
   });
 });
 
@@ -526,8 +506,7 @@ describe('eigh', () => {
         const wide = logspace(1e-6, 1e3, n);
         const data = stack([symmetricMatrix(rng, n), fromSpectrum(randomOrthogonal(rng, n), wide, n), symmetricMatrix(rng, n)]);
         const a = upload(which, data, [3, n, n]);
-        const { result, ms } = await timed(be, () => be.eigh(a));
-        logTiming(which, `eigh [3, ${n}, ${n}]`, ms);
+        const result = be.eigh(a);
         expect(result.values.shape).toEqual([3, n]);
         expect(result.vectors.shape).toEqual([3, n, n]);
         const w = await result.values.read();
@@ -668,10 +647,4 @@ describe('shape rules', () => {
       expect(() => be.choleskyInverse(be.zeros([2, 3]))).toThrow(/choleskyInverse: L \[2, 3\] is not square/);
     });
   }
-});
-
-describe('timings', () => {
-  it('prints the WebGPU runtimes seen above', () => {
-    console.log(`[linalg webgpu timings, ${b.gpu.info.summary}; a first call may include pipeline compilation]\n  ${timings.join('\n  ')}`);
-  });
 });

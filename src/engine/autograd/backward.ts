@@ -32,7 +32,8 @@ function topologicalOrder(output: Variable): Variable[] {
 export function grad(output: Variable, wrt: readonly Variable[], seed?: Tensor): Tensor[] {
   const backend = output.value.backend;
   if (!output.requiresGrad) throw new Error('grad: the output does not depend on any variable that requires a gradient');
-  if (!seed && output.value.size !== 1) throw new Error(`grad: output of shape [${output.shape.join(', ')}] needs an explicit seed gradient`);
+  if (!seed && output.value.size !== 1)
+    throw new Error(`grad: output of shape [${output.shape.join(', ')}] needs an explicit seed gradient`);
   const grads = new Map<Variable, Tensor>();
   grads.set(output, seed ?? backend.fill(output.shape, 1, output.value.dtype));
   const wanted = new Set(wrt);

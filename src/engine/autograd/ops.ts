@@ -195,7 +195,8 @@ export function gelu(x: Variable): Variable {
     const sum = be.binary('add', onePlusT, right);
     const d = scale(be, sum, 0.5);
     const out = be.binary('mul', g, d);
-    for (const tmp of [x2, inner, innerPlus1, u0, u, t, onePlusT, t2, oneMinusT2, poly, polyPlus1, xs, right0, right, sum, d]) tmp.dispose();
+    for (const tmp of [x2, inner, innerPlus1, u0, u, t, onePlusT, t2, oneMinusT2, poly, polyPlus1, xs, right0, right, sum, d])
+      tmp.dispose();
     return [out];
   });
 }
@@ -274,7 +275,11 @@ export function slice(x: Variable, begin: readonly number[], size: readonly numb
       const after = x.shape[axis] - begin[axis] - cur.shape[axis];
       if (before === 0 && after === 0) continue;
       const parts: Tensor[] = [];
-      const zerosOf = (n: number) => be.zeros(cur.shape.map((d, i) => (i === axis ? n : d)), g.dtype);
+      const zerosOf = (n: number) =>
+        be.zeros(
+          cur.shape.map((d, i) => (i === axis ? n : d)),
+          g.dtype,
+        );
       if (before > 0) parts.push(zerosOf(before));
       parts.push(cur);
       if (after > 0) parts.push(zerosOf(after));

@@ -59,7 +59,11 @@ export async function requestWebGPU(options: CreateBackendOptions = {}): Promise
       'no-adapter',
     );
   try {
-    return await WebGPUBackend.create(adapter, { debug: options.debug, driverNote: found.driverNote, maxPooledBytes: options.maxPooledBytes });
+    return await WebGPUBackend.create(adapter, {
+      debug: options.debug,
+      driverNote: found.driverNote,
+      maxPooledBytes: options.maxPooledBytes,
+    });
   } catch (e) {
     throw new WebGPUUnavailableError(`requestDevice failed: ${(e as Error).message}`, 'request-device-failed');
   }

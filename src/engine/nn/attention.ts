@@ -13,7 +13,13 @@ export class MultiHeadAttention extends Module {
   readonly o: Linear;
   private maskCache = new Map<number, Tensor>();
 
-  constructor(ctx: LayerContext, name: string, readonly dim: number, readonly heads: number, readonly causal: boolean) {
+  constructor(
+    ctx: LayerContext,
+    name: string,
+    readonly dim: number,
+    readonly heads: number,
+    readonly causal: boolean,
+  ) {
     super(ctx);
     if (dim % heads !== 0) throw new Error(`${name}: dim ${dim} is not divisible by ${heads} heads`);
     const opts = { init: 'xavier-uniform' as const, sharedDims: ['tokens'] };

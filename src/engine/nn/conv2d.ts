@@ -17,12 +17,32 @@ export interface Conv2dOptions {
 export class Conv2d extends Linear {
   readonly geometry: Conv2dGeometry;
 
-  constructor(ctx: LayerContext, name: string, readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: Conv2dOptions = {}) {
-    super(ctx, name, inChannels * kernelSize * kernelSize, outChannels, { bias: options.bias, init: 'kaiming-uniform', sharedDims: ['positions'] });
+  constructor(
+    ctx: LayerContext,
+    name: string,
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    options: Conv2dOptions = {},
+  ) {
+    super(ctx, name, inChannels * kernelSize * kernelSize, outChannels, {
+      bias: options.bias,
+      init: 'kaiming-uniform',
+      sharedDims: ['positions'],
+    });
     const stride = options.stride ?? 1;
     const pad = options.padding ?? 0;
     const dilation = options.dilation ?? 1;
-    this.geometry = { kernelH: kernelSize, kernelW: kernelSize, strideH: stride, strideW: stride, padH: pad, padW: pad, dilationH: dilation, dilationW: dilation };
+    this.geometry = {
+      kernelH: kernelSize,
+      kernelW: kernelSize,
+      strideH: stride,
+      strideW: stride,
+      padH: pad,
+      padW: pad,
+      dilationH: dilation,
+      dilationW: dilation,
+    };
   }
 
   /** x: [N, Cin, H, W] → [N, Cout, outH, outW]. */

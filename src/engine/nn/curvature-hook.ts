@@ -12,9 +12,7 @@ import type { NamedParameter } from '../optim/optimizer.ts';
  * - segments: a ragged grouping (graphs of different sizes in one batch); `index[row]` is the
  *   example of each row, an int32 tensor of length rows.
  */
-export type SharingLayout =
-  | { kind: 'dense'; examples: number; positions: number }
-  | { kind: 'segments'; examples: number; index: Tensor };
+export type SharingLayout = { kind: 'dense'; examples: number; positions: number } | { kind: 'segments'; examples: number; index: Tensor };
 
 /** What a Linear-like layer is, for the curvature code. */
 export interface KfacLayerInfo {

@@ -19,7 +19,11 @@ export interface AdjacencyTensors {
 }
 
 /** Upload a host adjacency (src/engine/data/graph.ts) for message passing. */
-export function adjacencyToDevice(backend: Backend, adjacency: SparseAdjacency, precision: 'float32' | 'float64' = 'float32'): AdjacencyTensors {
+export function adjacencyToDevice(
+  backend: Backend,
+  adjacency: SparseAdjacency,
+  precision: 'float32' | 'float64' = 'float32',
+): AdjacencyTensors {
   const e = adjacency.rows.length;
   return {
     rows: backend.tensor(adjacency.rows, [e], 'int32'),

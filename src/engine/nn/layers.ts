@@ -17,7 +17,11 @@ export class LayerNorm extends Module {
   readonly gain: Variable;
   readonly bias: Variable;
 
-  constructor(ctx: LayerContext, readonly dim: number, readonly eps = 1e-5) {
+  constructor(
+    ctx: LayerContext,
+    readonly dim: number,
+    readonly eps = 1e-5,
+  ) {
     super(ctx);
     this.gain = this.addParameter('weight', new Float64Array(dim).fill(1), [dim]);
     this.bias = this.addParameter('bias', new Float64Array(dim), [dim]);
@@ -36,9 +40,18 @@ export class LayerNorm extends Module {
 export class Embedding extends Module {
   readonly weight: Variable;
 
-  constructor(ctx: LayerContext, name: string, readonly vocab: number, readonly dim: number) {
+  constructor(
+    ctx: LayerContext,
+    name: string,
+    readonly vocab: number,
+    readonly dim: number,
+  ) {
     super(ctx);
-    this.weight = this.addParameter('weight', initValues('trunc-normal', vocab * dim, dim, dim, deriveSeed(ctx.seed, `${name}.weight`), 0.02), [vocab, dim]);
+    this.weight = this.addParameter(
+      'weight',
+      initValues('trunc-normal', vocab * dim, dim, dim, deriveSeed(ctx.seed, `${name}.weight`), 0.02),
+      [vocab, dim],
+    );
   }
 
   forward(ids: Tensor): Variable {
@@ -54,7 +67,11 @@ export class Embedding extends Module {
 export class Dropout extends Module {
   private rng: Rng;
 
-  constructor(ctx: LayerContext, name: string, readonly p: number) {
+  constructor(
+    ctx: LayerContext,
+    name: string,
+    readonly p: number,
+  ) {
     super(ctx);
     if (!(p >= 0 && p < 1)) throw new Error(`Dropout: p must be in [0, 1), got ${p}`);
     this.rng = new Rng(deriveSeed(ctx.seed, `${name}.dropout`));

@@ -62,7 +62,8 @@ export abstract class Module {
     for (const p of this.parameters()) {
       const w = weights[p.name];
       if (!w) throw new Error(`loadWeights: missing "${p.name}"`);
-      if (w.length !== p.variable.value.size) throw new Error(`loadWeights: "${p.name}" has ${w.length} values, expected ${p.variable.value.size}`);
+      if (w.length !== p.variable.value.size)
+        throw new Error(`loadWeights: "${p.name}" has ${w.length} values, expected ${p.variable.value.size}`);
       p.variable.assign(this.backend.tensor(w, p.variable.shape, p.variable.value.dtype));
     }
   }

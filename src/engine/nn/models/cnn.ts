@@ -24,7 +24,10 @@ export class Cnn extends Module {
   readonly fc1: Linear;
   readonly fc2: Linear;
 
-  constructor(ctx: LayerContext, readonly config: CnnConfig) {
+  constructor(
+    ctx: LayerContext,
+    readonly config: CnnConfig,
+  ) {
     super(ctx);
     const [c1, c2] = config.channels ?? [8, 16];
     const hidden = config.hidden ?? 64;

@@ -27,7 +27,10 @@ export class GcnNodeClassifier extends Module {
   readonly conv2: GCNConv;
   readonly drop: Dropout;
 
-  constructor(ctx: LayerContext, readonly config: GcnNodeConfig) {
+  constructor(
+    ctx: LayerContext,
+    readonly config: GcnNodeConfig,
+  ) {
     super(ctx);
     this.conv1 = this.addModule('conv1', new GCNConv(ctx, 'conv1', config.inFeatures, config.hidden));
     this.conv2 = this.addModule('conv2', new GCNConv(ctx, 'conv2', config.hidden, config.classes));
@@ -76,7 +79,10 @@ export class GcnGraphClassifier extends Module {
   readonly convs: GCNConv[] = [];
   readonly head: Linear;
 
-  constructor(ctx: LayerContext, readonly config: GcnGraphConfig) {
+  constructor(
+    ctx: LayerContext,
+    readonly config: GcnGraphConfig,
+  ) {
     super(ctx);
     const depth = config.layers ?? 2;
     for (let i = 0; i < depth; i++) {

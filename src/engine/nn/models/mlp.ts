@@ -16,7 +16,10 @@ export class Mlp extends Module {
   readonly layers: Linear[] = [];
   readonly activation: Activation;
 
-  constructor(ctx: LayerContext, readonly config: MlpConfig) {
+  constructor(
+    ctx: LayerContext,
+    readonly config: MlpConfig,
+  ) {
     super(ctx);
     if (config.widths.length < 2) throw new Error('Mlp: widths needs at least an input and an output size');
     this.activation = config.activation ?? 'tanh';

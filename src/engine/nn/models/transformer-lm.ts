@@ -28,14 +28,30 @@ export class TransformerLm extends Module {
   readonly norm: LayerNorm;
   readonly head: Linear;
 
-  constructor(ctx: LayerContext, readonly config: TransformerLmConfig) {
+  constructor(
+    ctx: LayerContext,
+    readonly config: TransformerLmConfig,
+  ) {
     super(ctx);
     const { dim } = config;
     this.embed = this.addModule('embed', new Embedding(ctx, 'embed', config.vocab, dim));
-    this.position = this.addParameter('position', initValues('trunc-normal', config.context * dim, dim, dim, deriveSeed(ctx.seed, 'position')), [1, config.context, dim]);
+    this.position = this.addParameter(
+      'position',
+      initValues('trunc-normal', config.context * dim, dim, dim, deriveSeed(ctx.seed, 'position')),
+      [1, config.context, dim],
+    );
     for (let i = 0; i < config.depth; i++) {
       this.blocks.push(
-        this.addModule(`blocks.${i}`, new TransformerBlock(ctx, `blocks.${i}`, { dim, heads: config.heads, mlpRatio: config.mlpRatio, causal: true, dropout: config.dropout })),
+        this.addModule(
+          `blocks.${i}`,
+          new TransformerBlock(ctx, `blocks.${i}`, {
+            dim,
+            heads: config.heads,
+            mlpRatio: config.mlpRatio,
+            causal: true,
+            dropout: config.dropout,
+          }),
+        ),
       );
     }
     this.norm = this.addModule('norm', new LayerNorm(ctx, dim));

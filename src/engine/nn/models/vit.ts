@@ -37,18 +37,33 @@ export class Vit extends Module {
   readonly head: Linear;
   readonly tokens: number;
 
-  constructor(ctx: LayerContext, readonly config: VitConfig) {
+  constructor(
+    ctx: LayerContext,
+    readonly config: VitConfig,
+  ) {
     super(ctx);
     const { patch, dim } = config;
-    if (config.height % patch || config.width % patch) throw new Error(`Vit: image ${config.height}×${config.width} is not divisible into ${patch}×${patch} patches`);
+    if (config.height % patch || config.width % patch)
+      throw new Error(`Vit: image ${config.height}×${config.width} is not divisible into ${patch}×${patch} patches`);
     const patches = (config.height / patch) * (config.width / patch);
     const useClassToken = config.pooling === 'class-token';
     this.tokens = patches + (useClassToken ? 1 : 0);
     this.patchEmbed = this.addModule('patch', new Conv2d(ctx, 'patch', config.inChannels, dim, patch, { stride: patch }));
-    this.position = this.addParameter('position', initValues('trunc-normal', this.tokens * dim, dim, dim, deriveSeed(ctx.seed, 'position')), [1, this.tokens, dim]);
-    this.classTokenParam = useClassToken ? this.addParameter('cls', initValues('trunc-normal', dim, dim, dim, deriveSeed(ctx.seed, 'cls')), [1, 1, dim]) : null;
+    this.position = this.addParameter(
+      'position',
+      initValues('trunc-normal', this.tokens * dim, dim, dim, deriveSeed(ctx.seed, 'position')),
+      [1, this.tokens, dim],
+    );
+    this.classTokenParam = useClassToken
+      ? this.addParameter('cls', initValues('trunc-normal', dim, dim, dim, deriveSeed(ctx.seed, 'cls')), [1, 1, dim])
+      : null;
     for (let i = 0; i < config.depth; i++) {
-      this.blocks.push(this.addModule(`blocks.${i}`, new TransformerBlock(ctx, `blocks.${i}`, { dim, heads: config.heads, mlpRatio: config.mlpRatio, causal: false })));
+      this.blocks.push(
+        this.addModule(
+          `blocks.${i}`,
+          new TransformerBlock(ctx, `blocks.${i}`, { dim, heads: config.heads, mlpRatio: config.mlpRatio, causal: false }),
+        ),
+      );
     }
     this.norm = this.addModule('norm', new LayerNorm(ctx, dim));
     this.head = this.addModule('head', new Linear(ctx, 'head', dim, config.classes, { init: 'xavier-uniform' }));
