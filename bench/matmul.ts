@@ -10,6 +10,7 @@ import { requestWebGPU } from '../src/engine/backend/create-backend.ts';
 import { nodeGpu } from '../src/engine/backend/webgpu/node-gpu.ts';
 import type { WebGPUBackend } from '../src/engine/backend/webgpu/webgpu-backend.ts';
 import { Rng } from '../src/engine/random.ts';
+import { timeInterleaved } from './timing.ts';
 
 interface Case {
   label: string;
@@ -37,29 +38,6 @@ const CASES: Case[] = [
   { label: 'XᵀX 4096×64', m: 64, n: 64, k: 4096, transA: true },
   { label: 'XᵀX 4096×256', m: 256, n: 256, k: 4096, transA: true },
 ];
-
-/** Per case: stop after MAX_REPS or once the budget is spent, but not before MIN_REPS. */
-const MIN_REPS = 3;
-const MAX_REPS = 15;
-const BUDGET_MS = 12_000;
-
-/**
- * Median milliseconds of each run function. Repetitions alternate between them so that both see the
- * same background load; one warm-up run each first compiles pipelines and fills buffer pools.
- */
-async function timeInterleaved(runs: (() => Promise<void>)[]): Promise<number[]> {
-  for (const run of runs) await run();
-  const times = runs.map(() => [] as number[]);
-  const start = performance.now();
-  for (let rep = 0; rep < MAX_REPS && (rep < MIN_REPS || performance.now() - start < BUDGET_MS); rep++) {
-    for (let i = 0; i < runs.length; i++) {
-      const t0 = performance.now();
-      await runs[i]();
-      times[i].push(performance.now() - t0);
-    }
-  }
-  return times.map((t) => t.sort((x, y) => x - y)[Math.floor(t.length / 2)]);
-}
 
 function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   let num = 0;

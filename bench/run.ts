@@ -4,11 +4,15 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     about: 'matmul GFLOP/s, ours vs TensorFlow.js WebGPU (square sizes and K-FAC XᵀX shapes)',
     run: async () => (await import('./matmul.ts')).runMatmulBench(),
   },
+  kfac: {
+    about: 'K-FAC cost: expand vs reduce factor time as R grows; time per step vs SGD and Adam on the tiny ViT [--backend webgpu|cpu]',
+    run: async (args) => (await import('./kfac.ts')).runKfacBench(args),
+  },
 };
 
 function usage(): string {
   const names = Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(10)} ${b.about}`);
-  return ['usage: npm run bench -- <name>', '', 'benchmarks:', ...names].join('\n');
+  return ['usage: npm run bench -- <name> [options]', '', 'benchmarks:', ...names].join('\n');
 }
 
 const benchName = process.argv[2];

@@ -34,6 +34,19 @@ export { softmaxCrossEntropy, mse, lossSpec, type LossSpec } from './nn/losses.t
 export { top1Accuracy, top1Counts } from './nn/metrics.ts';
 
 export { createOptimizer } from './optim/factory.ts';
+export {
+  KfacOptimizer,
+  KfacNumericalError,
+  isKfacOptimizer,
+  KFAC_PHASES,
+  type KfacSettings,
+  type KfacOptions,
+  type KfacStepArgs,
+  type KfacStepResult,
+  type KfacEvent,
+  type KfacPhase,
+  type PhaseTimes,
+} from './curvature/kfac-optimizer.ts';
 export { trainStep } from './optim/train-step.ts';
 export type { Optimizer, NamedParameter } from './optim/optimizer.ts';
 

@@ -129,6 +129,28 @@ export function scope<T>(fn: () => T): T {
   return result;
 }
 
+/**
+ * Like scope(fn), but nothing is disposed: every tensor created inside and still alive (not kept)
+ * is handed back, untracked, for the caller to dispose. For work whose temporaries must outlive one
+ * synchronous block, e.g. an autograd graph kept across an `await backend.sync()` between timed
+ * phases. fn is synchronous for the same reason as scope's; on a throw its tensors are disposed.
+ */
+export function collectScope<T>(fn: () => T): { result: T; created: Tensor[] } {
+  const created = new Set<Tensor>();
+  scopeStack.push(created);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopeStack.pop();
+    for (const t of created) t.dispose();
+    throw e;
+  }
+  scopeStack.pop();
+  if (result instanceof Promise) throw new Error('collectScope(fn): fn must be synchronous (it returned a Promise)');
+  return { result, created: [...created].filter((t) => !t.isDisposed) };
+}
+
 /** Exempt a tensor from the current scope's clean-up (it moves to no scope at all). */
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopeStack) s.delete(t);

@@ -272,7 +272,8 @@ describe('optimizer state', () => {
     it(`keeps its state out of scopes and releases it in dispose() (${be})`, async () => {
       const backend: Backend = backends[be];
       const before = backend.memory().liveTensors;
-      for (const id of availableOptimizers()) {
+      // K-FAC steps through trainStep (it needs the forward pass); test/curvature/optimizer.test.ts checks its state.
+      for (const id of availableOptimizers().filter((o) => !o.startsWith('kfac'))) {
         const optimizer = createOptimizer(id, { weightDecay: 0.01 }, { clip: { maxNorm: 1 } });
         const p: NamedParameter = { name: 'w', variable: parameter(backend.tensor([1, 2, 3], [3])) };
         for (let step = 0; step < 3; step++) {
@@ -314,7 +315,7 @@ describe('optimizer state', () => {
 
 describe('createOptimizer', () => {
   it('builds the registered optimizers with validated settings', () => {
-    expect(availableOptimizers()).toEqual(['sgd', 'adam', 'adamw']);
+    expect(availableOptimizers()).toEqual(['sgd', 'adam', 'adamw', 'kfac-expand', 'kfac-reduce']);
     const sgd = createOptimizer('sgd', { nesterov: true });
     expect(sgd).toBeInstanceOf(SGD);
     expect((sgd as SGD).settings).toEqual({ ...defaults('sgd'), nesterov: true });
@@ -322,12 +323,9 @@ describe('createOptimizer', () => {
     expect(createOptimizer('adam', {}, { clip: { maxNorm: 2 } })).toBeInstanceOf(ClippedOptimizer);
   });
 
-  it('gives clear errors for unknown ids, unimplemented ones and bad values', () => {
+  it('gives clear errors for unknown ids and bad values', () => {
     expect(() => createOptimizer('rmsprop')).toThrow(/unknown optimizer "rmsprop" \(known: sgd, adam, adamw, kfac-expand, kfac-reduce\)/);
     expect(() => createOptimizer('schedule')).toThrow(/unknown optimizer "schedule"/);
-    expect(() => createOptimizer('kfac-reduce')).toThrow(
-      /"kfac-reduce" has hyperparameters in the schema but no implementation yet \(available: sgd, adam, adamw\)/,
-    );
     expect(() => createOptimizer('adam', { lr: -1, beta9: 1 })).toThrow(HyperparameterError);
     try {
       createOptimizer('adam', { lr: -1, beta9: 1 });

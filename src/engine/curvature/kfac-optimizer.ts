@@ -1,0 +1,834 @@
+// The K-FAC optimizer (specs/KFAC.md §4). K-FAC-expand and K-FAC-reduce are this one class, one
+// option (`approx`) apart. Because the factors come from a forward pass with curvature capture,
+// a step takes the forward function and the loss rather than finished gradients:
+//
+//   const kfac = createOptimizer('kfac-reduce', { lr: 0.05 }) as KfacOptimizer;
+//   const { loss } = await kfac.trainStep({ params, forward: () => model.forward(x), loss: { spec, targets }, step });
+//
+// Per step: the forward pass (with capture and the factor backward passes every T_cov steps),
+// grad(loss, params), running averages of A and G, every T_inv steps the damped inverses of ALL
+// layers in one batched dispatch (inverses.ts), the preconditioned update with KL clipping,
+// momentum and weight decay; parameters no layer claims take the fallback first-order optimizer.
+// The untimed step reads nothing back except on inversion steps (Cholesky status + one small
+// health vector) and on adaptive-damping steps (three scalars).
+import { grad } from '../autograd/backward.ts';
+import { noGrad, type Variable } from '../autograd/variable.ts';
+import type { Backend } from '../backend/backend.ts';
+import { computeLoss } from '../nn/losses.ts';
+import type { KfacLayerInfo } from '../nn/curvature-hook.ts';
+import { clipGradNorm } from '../optim/clipping.ts';
+import type { NamedParameter, Optimizer } from '../optim/optimizer.ts';
+import { defaults, type HyperValues } from '../optim/schema.ts';
+import { CONSTANT_SCHEDULE, learningRateAt, type ScheduleSettings } from '../optim/schedules.ts';
+import { Adam } from '../optim/adam.ts';
+import { SGD } from '../optim/sgd.ts';
+import { collectScope, keep, scope, type Tensor } from '../tensor.ts';
+import { adaptDamping, DEFAULT_ADAPTIVE_DAMPING, piDamping, piShifts, reductionRatio, type AdaptiveDampingSettings } from './damping.ts';
+import { kfacForward, type KfacApprox, type LayerFactors, type LossSetting, type LossTargets } from './factors.ts';
+import {
+  addScaledMask,
+  batchTraces,
+  choleskyInverseBatch,
+  eighBatch,
+  InverseWorkspace,
+  padStack,
+  symmetrize,
+  unpad,
+  type BatchInverseReport,
+  type EigenPair,
+} from './inverses.ts';
+import {
+  choleskyPrecondition,
+  eigenPrecondition,
+  gradientMatrix,
+  innerProduct,
+  klClipScale,
+  kroneckerQuadratic,
+  splitUpdate,
+} from './preconditioner.ts';
+
+/** The schema's K-FAC hyperparameters (identical for kfac-expand and kfac-reduce). */
+export type KfacSettings = HyperValues<'kfac-expand'>;
+export type InverseMethod = KfacSettings['inverseMethod'];
+
+export interface KfacOptions {
+  approx: KfacApprox;
+  schedule?: ScheduleSettings;
+  /** Optimizer for the parameters no K-FAC layer covers; default: the settings' `fallback` at `fallbackLr`. */
+  fallback?: Optimizer;
+  /** Global gradient-norm clipping of the raw gradients before preconditioning (the schema's clip.maxNorm); 0 = off. */
+  clipMaxNorm?: number;
+  /** Measure per-phase times (each phase ends with a device sync). Can be switched later via `timing`. */
+  timing?: boolean;
+  /** Seeds the Monte Carlo labels (a different stream each step). */
+  seed?: number;
+  /** Force the loss setting of every layer instead of inferring it (factors.ts). */
+  setting?: LossSetting;
+  /** Cholesky retries with 10× more jitter each (default 4), the first at `choleskyJitter` × mean diagonal (default 1e-4). */
+  choleskyRetries?: number;
+  choleskyJitter?: number;
+  /** Levenberg–Marquardt details when `adaptiveDamping` is on. */
+  adaptiveDampingRule?: Partial<AdaptiveDampingSettings>;
+}
+
+export interface KfacStepArgs {
+  /** Trainable parameters; those of K-FAC layers get the K-FAC update, the rest the fallback optimizer. */
+  params: readonly NamedParameter[];
+  /** The model's forward pass on the batch (called once per step). */
+  forward: () => Variable;
+  loss: LossTargets;
+  /** 0-based step index (schedules). */
+  step: number;
+}
+
+export const KFAC_PHASES = ['forward', 'backward', 'factors', 'inverses', 'precondition', 'update'] as const;
+export type KfacPhase = (typeof KFAC_PHASES)[number];
+/** Milliseconds per phase; 'factors' covers the extra backward passes and the factor updates. */
+export type PhaseTimes = Record<KfacPhase, number>;
+
+export interface KfacStepResult {
+  /** The batch loss before the update ([]); untracked, the caller disposes it. */
+  loss: Tensor;
+  /** This step's phase times when timing is on. */
+  phaseMs?: PhaseTimes;
+}
+
+export type KfacEvent =
+  | {
+      kind: 'cholesky-retry';
+      step: number;
+      layer: string;
+      factor: FactorKind;
+      /** Retries used (retries + 1 when it never succeeded). */
+      attempts: number;
+      /** Absolute diagonal jitter of the last attempt. */
+      jitter: number;
+      succeeded: boolean;
+      message: string;
+    }
+  | { kind: 'damping'; step: number; previous: number; damping: number; rho: number | null; message: string };
+
+type FactorKind = 'A' | 'G' | 'bias G';
+
+const FACTOR_NAMES: Record<FactorKind, string> = {
+  A: 'input factor A',
+  G: 'gradient factor G',
+  'bias G': 'bias block G (separate bias)',
+};
+
+/** Non-finite factors, inverses or updates, or a Cholesky that jitter could not rescue: the run cannot go on. */
+export class KfacNumericalError extends Error {
+  constructor(
+    /** The layer path ("blocks.0.attn.q"). */
+    readonly layer: string,
+    /** What went wrong, e.g. "input factor A", "inverse of gradient factor G", "update". */
+    readonly quantity: string,
+    readonly step: number,
+    detail: string,
+  ) {
+    super(`K-FAC, step ${step}: ${quantity} of layer "${layer}" ${detail}`);
+    this.name = 'KfacNumericalError';
+  }
+}
+
+type LayerInverse = { kind: 'cholesky'; A: Tensor; G: Tensor; biasG: Tensor | null } | { kind: 'eigen'; A: EigenPair; G: EigenPair };
+
+interface LayerState {
+  info: KfacLayerInfo;
+  /** The bias is the last column of V and A (§2); false for a separate bias or none. */
+  folded: boolean;
+  /** Running averages (§4 step 1). */
+  A: Tensor;
+  G: Tensor;
+  inverse: LayerInverse | null;
+}
+
+/** One K-FAC layer's gradients for this step. */
+interface LayerGrads {
+  state: LayerState;
+  name: string;
+  weightGrad: Tensor;
+  biasGrad: Tensor | null;
+}
+
+/** Tensors of one step that span awaits: collected per phase, disposed together at the end. */
+class StepArena {
+  private readonly tensors = new Set<Tensor>();
+
+  run<T>(fn: () => T): T {
+    const { result, created } = collectScope(fn);
+    for (const t of created) this.tensors.add(t);
+    return result;
+  }
+
+  /** Hand a tensor to the caller (it will not be disposed with the arena). */
+  release<T extends Tensor>(t: T): T {
+    this.tensors.delete(t);
+    return t;
+  }
+
+  dispose(): void {
+    for (const t of this.tensors) t.dispose();
+    this.tensors.clear();
+  }
+}
+
+function zeroTimes(): PhaseTimes {
+  return { forward: 0, backward: 0, factors: 0, inverses: 0, precondition: 0, update: 0 };
+}
+
+class PhaseTimer {
+  readonly times = zeroTimes();
+  private last = performance.now();
+
+  constructor(private readonly backend: Backend) {}
+
+  async lap(phase: KfacPhase): Promise<void> {
+    await this.backend.sync();
+    const now = performance.now();
+    this.times[phase] += now - this.last;
+    this.last = now;
+  }
+}
+
+export class KfacOptimizer implements Optimizer {
+  readonly name: 'kfac-expand' | 'kfac-reduce';
+  readonly approx: KfacApprox;
+  readonly settings: KfacSettings;
+  /** Cholesky retries and damping changes, oldest first (the lab shows them; nothing is dropped). */
+  readonly events: KfacEvent[] = [];
+  /** Totals per phase over the timed steps (milliseconds). */
+  readonly phaseMs: PhaseTimes = zeroTimes();
+  timedSteps = 0;
+  /** Measure phases (costs a device sync per phase); off by default. */
+  timing: boolean;
+
+  private readonly schedule: ScheduleSettings;
+  private readonly fallback: Optimizer;
+  private readonly options: KfacOptions;
+  private readonly layers = new Map<string, LayerState>();
+  private readonly velocities = new Map<Variable, Tensor>();
+  /** Σ_steps |Σ Δ ⊙ V| per layer since the last check: non-finite once any update was (read on inversion steps). */
+  private health: { names: string[]; sums: Tensor; since: number } | null = null;
+  private workspace: InverseWorkspace | null = null;
+  private lambda: number;
+  private updates = 0;
+  private lastLr = Number.NaN;
+  private readonly adaptiveRule: AdaptiveDampingSettings;
+
+  constructor(settings: Partial<KfacSettings>, options: KfacOptions) {
+    this.settings = { ...defaults('kfac-expand'), ...settings };
+    this.approx = options.approx;
+    this.name = options.approx === 'expand' ? 'kfac-expand' : 'kfac-reduce';
+    this.options = options;
+    this.schedule = options.schedule ?? CONSTANT_SCHEDULE;
+    this.timing = options.timing ?? false;
+    this.lambda = this.settings.damping;
+    this.adaptiveRule = { ...DEFAULT_ADAPTIVE_DAMPING, ...options.adaptiveDampingRule };
+    this.fallback = options.fallback ?? defaultFallback(this.settings, this.schedule);
+  }
+
+  /** The current damping λ (changes only with adaptive damping). */
+  get damping(): number {
+    return this.lambda;
+  }
+
+  /** The learning rate of the latest step (NaN before the first). */
+  get learningRate(): number {
+    return this.lastLr;
+  }
+
+  /** K-FAC steps taken. */
+  get stepsTaken(): number {
+    return this.updates;
+  }
+
+  /** Layer paths with factors, in discovery order. */
+  get layerNames(): string[] {
+    return [...this.layers.keys()];
+  }
+
+  /** The running-average factors of a layer (owned by the optimizer; do not dispose). */
+  factorsOf(layer: string): { A: Tensor; G: Tensor; folded: boolean } | undefined {
+    const s = this.layers.get(layer);
+    return s && { A: s.A, G: s.G, folded: s.folded };
+  }
+
+  /** The damped inverses (cholesky) or eigenpairs (eigen) of a layer from the latest inversion. */
+  inverseOf(layer: string): Readonly<LayerInverse> | null {
+    return this.layers.get(layer)?.inverse ?? null;
+  }
+
+  resetTiming(): void {
+    for (const p of KFAC_PHASES) this.phaseMs[p] = 0;
+    this.timedSteps = 0;
+  }
+
+  /** The first-order Optimizer contract cannot feed K-FAC (no forward pass): use trainStep. */
+  step(): void {
+    throw new Error(
+      `${this.name}: K-FAC needs the forward pass to build its factors; call trainStep({ params, forward, loss, step }) instead of step()`,
+    );
+  }
+
+  /** One K-FAC training step (see the file comment). */
+  async trainStep({ params, forward, loss, step }: KfacStepArgs): Promise<KfacStepResult> {
+    if (params.length === 0) throw new Error(`${this.name}.trainStep: no parameters`);
+    const be = params[0].variable.backend;
+    const s = this.settings;
+    const lr = learningRateAt(s.lr, this.schedule, step);
+    this.lastLr = lr;
+    const factorStep = this.updates % s.tCov === 0;
+    const timer = this.timing ? new PhaseTimer(be) : null;
+    const arena = new StepArena();
+    try {
+      const variables = params.map((p) => p.variable);
+      const pass = arena.run(() => {
+        if (!factorStep) {
+          const outputs = forward();
+          return { loss: computeLoss(loss.spec, outputs, loss.targets), finishFactors: (): LayerFactors[] => [] };
+        }
+        return kfacForward(forward, loss, {
+          approx: this.approx,
+          fisher: s.fisherType,
+          bias: s.foldBias ? 'folded' : 'separate',
+          mcSamples: s.mcSamples,
+          seed: ((this.options.seed ?? 0) * 7919 + this.updates) >>> 0,
+          setting: this.options.setting,
+        });
+      });
+      await timer?.lap('forward');
+
+      let grads = arena.run(() => grad(pass.loss, variables));
+      const clip = this.options.clipMaxNorm ?? 0;
+      if (clip > 0) grads = arena.run(() => clipGradNorm(grads, clip).grads);
+      await timer?.lap('backward');
+
+      if (factorStep) {
+        const trainable = new Set(variables);
+        const factors = arena.run(() => pass.finishFactors());
+        this.updateFactors(factors.filter((f) => trainable.has(f.layer.weight.variable)));
+        await timer?.lap('factors');
+      }
+
+      const { layerGrads, otherParams, otherGrads } = this.assignGradients(params, grads);
+      const names = layerGrads.map((l) => l.name);
+      if (this.health && !sameNames(this.health.names, names)) await this.checkHealth(step); // the layer set changed
+      if (this.updates % s.tInv === 0 || layerGrads.some((l) => !l.state.inverse)) {
+        await this.updateInverses(step);
+        await timer?.lap('inverses');
+      }
+
+      const deltas = arena.run(() => this.precondition(layerGrads, lr, step));
+      await timer?.lap('precondition');
+
+      const adapt = s.adaptiveDamping && this.updates % this.adaptiveRule.interval === this.adaptiveRule.interval - 1;
+      const predicted = arena.run(() => {
+        const steps = this.applyUpdates(layerGrads, deltas, lr);
+        this.fallback.step(otherParams, otherGrads, step);
+        return adapt ? this.predictedChange(layerGrads, steps) : null;
+      });
+      if (predicted) await this.adaptDamping(arena, pass.loss.value, predicted, forward, loss, step);
+      await timer?.lap('update');
+
+      this.updates++;
+      if (timer) {
+        for (const p of KFAC_PHASES) this.phaseMs[p] += timer.times[p];
+        this.timedSteps++;
+      }
+      return { loss: arena.release(pass.loss.value), phaseMs: timer?.times };
+    } finally {
+      arena.dispose();
+    }
+  }
+
+  // ---- factors ---------------------------------------------------------------------------------
+
+  /**
+   * Fold batch factors into the running averages, A ← ε A + (1−ε) A_batch (the first update sets
+   * them). Layers captured more than once in a pass are merged as extra shared positions (A
+   * averaged, G summed). The batch factors are not consumed.
+   */
+  updateFactors(factors: readonly LayerFactors[]): void {
+    const decay = this.settings.factorDecay;
+    scope(() => {
+      for (const f of mergeRepeatedLayers(factors)) {
+        checkFactorShapes(f);
+        const be = f.A.backend;
+        const state = this.layers.get(f.name);
+        const folded = f.bias === 'folded' && f.layer.bias !== null;
+        if (!state) {
+          this.layers.set(f.name, {
+            info: f.layer,
+            folded,
+            A: keep(be.binaryScalar('mul', f.A, 1)),
+            G: keep(be.binaryScalar('mul', f.G, 1)),
+            inverse: null,
+          });
+          continue;
+        }
+        if (state.folded !== folded || state.A.shape[0] !== f.A.shape[0] || state.G.shape[0] !== f.G.shape[0]) {
+          throw new Error(`${this.name}: the factors of layer "${f.name}" changed shape or bias mode between steps`);
+        }
+        const average = (old: Tensor, batch: Tensor) =>
+          keep(be.binary('add', be.binaryScalar('mul', old, decay), be.binaryScalar('mul', batch, 1 - decay)));
+        const [A, G] = [average(state.A, f.A), average(state.G, f.G)];
+        state.A.dispose();
+        state.G.dispose();
+        state.A = A;
+        state.G = G;
+      }
+    });
+  }
+
+  // ---- inverses ----------------------------------------------------------------------------------
+
+  /**
+   * Recompute the damped inverses (cholesky) or eigenpairs (eigen) of every layer's running
+   * factors in one batched dispatch, read back the Cholesky status and the finiteness of factors,
+   * inverses and the updates since the last check in one transfer, retry failed Cholesky
+   * factorisations with jitter (reported in `events`) and throw KfacNumericalError for anything
+   * non-finite.
+   */
+  async updateInverses(step = this.updates): Promise<void> {
+    const layers = [...this.layers.values()];
+    if (layers.length === 0) return;
+    const be = layers[0].A.backend;
+    const ws = (this.workspace ??= new InverseWorkspace(be));
+    const health = this.takeHealth();
+    // Stack order: A of every layer, G of every layer, then (cholesky) G again for separate biases.
+    const separate = this.settings.inverseMethod === 'cholesky' ? layers.filter((l) => l.info.bias && !l.folded) : [];
+    const labels: { layer: string; factor: FactorKind }[] = [
+      ...layers.map((l) => ({ layer: l.info.name, factor: 'A' as const })),
+      ...layers.map((l) => ({ layer: l.info.name, factor: 'G' as const })),
+      ...separate.map((l) => ({ layer: l.info.name, factor: 'bias G' as const })),
+    ];
+    const matrices = [...layers.map((l) => l.A), ...layers.map((l) => l.G), ...separate.map((l) => l.G)];
+    try {
+      if (this.settings.inverseMethod === 'cholesky') await this.invertCholesky(ws, layers, matrices, labels, health, step);
+      else await this.invertEigen(ws, layers, matrices, labels, health, step);
+    } finally {
+      health?.sums.dispose();
+    }
+  }
+
+  private async invertCholesky(
+    ws: InverseWorkspace,
+    layers: LayerState[],
+    matrices: Tensor[],
+    labels: { layer: string; factor: FactorKind }[],
+    health: { names: string[]; sums: Tensor; since: number } | null,
+    step: number,
+  ): Promise<void> {
+    const be = ws.backend;
+    const count = layers.length;
+    const damped = scope(() => {
+      const padded = padStack(ws, matrices);
+      const { sizes, n } = padded;
+      const sym = symmetrize(be, padded.stack);
+      const dtype = sym.dtype;
+      const inner = ws.mask('inner', sizes, n, dtype);
+      const traces = batchTraces(be, sym, inner);
+      const pi = piDamping(
+        be,
+        be.slice(traces, [0], [count]),
+        sizes.slice(0, count),
+        be.slice(traces, [count], [count]),
+        sizes.slice(count, 2 * count),
+      );
+      const { shiftA, shiftG } = piShifts(be, pi, this.lambda);
+      // A separate bias block is G ⊗ [1]: its damping needs no split, (G + λI)⁻¹ is exact.
+      const shiftParts = [shiftA, shiftG];
+      if (sizes.length > 2 * count) shiftParts.push(be.fill([sizes.length - 2 * count], this.lambda, dtype));
+      const withShift = addScaledMask(be, sym, be.concat(shiftParts, 0), inner);
+      // The padding corner becomes the identity, so every padded matrix is SPD when its factor is.
+      return { stack: keep(be.binary('add', withShift, ws.mask('outer', sizes, n, dtype))), sizes, n };
+    });
+    let inverses: Tensor;
+    let report: BatchInverseReport;
+    try {
+      ({ inverses, report } = await choleskyInverseBatch(ws, damped, {
+        retries: this.options.choleskyRetries,
+        jitter: this.options.choleskyJitter,
+        alsoRead: health?.sums,
+      }));
+    } finally {
+      damped.stack.dispose();
+    }
+    try {
+      this.checkUpdateHealth(health, report.extra, step);
+      this.recordRetries(report, labels, step);
+      this.checkReport(report, labels, step, 'inverse');
+      const parts = scope(() => unpad(be, inverses, damped.sizes).map((t) => keep(t)));
+      const biasSlot = new Map<string, number>();
+      labels.forEach((x, j) => {
+        if (x.factor === 'bias G') biasSlot.set(x.layer, j);
+      });
+      layers.forEach((l, i) => {
+        const k = biasSlot.get(l.info.name);
+        this.setInverse(l, { kind: 'cholesky', A: parts[i], G: parts[count + i], biasG: k === undefined ? null : parts[k] });
+      });
+    } finally {
+      inverses.dispose();
+    }
+  }
+
+  private async invertEigen(
+    ws: InverseWorkspace,
+    layers: LayerState[],
+    matrices: Tensor[],
+    labels: { layer: string; factor: FactorKind }[],
+    health: { names: string[]; sums: Tensor; since: number } | null,
+    step: number,
+  ): Promise<void> {
+    const be = ws.backend;
+    const padded = scope(() => {
+      const p = padStack(ws, matrices);
+      return { ...p, stack: keep(symmetrize(be, p.stack)) };
+    });
+    let pairs: EigenPair[];
+    let report: BatchInverseReport;
+    try {
+      ({ pairs, report } = await eighBatch(ws, padded, { alsoRead: health?.sums }));
+    } finally {
+      padded.stack.dispose();
+    }
+    try {
+      this.checkUpdateHealth(health, report.extra, step);
+      this.checkReport(report, labels, step, 'eigendecomposition');
+    } catch (e) {
+      for (const p of pairs) [p.values, p.vectors].forEach((t) => t.dispose());
+      throw e;
+    }
+    const count = layers.length;
+    layers.forEach((l, i) => this.setInverse(l, { kind: 'eigen', A: pairs[i], G: pairs[count + i] }));
+  }
+
+  private setInverse(layer: LayerState, inverse: LayerInverse): void {
+    disposeInverse(layer.inverse);
+    layer.inverse = inverse;
+  }
+
+  private recordRetries(report: BatchInverseReport, labels: { layer: string; factor: FactorKind }[], step: number): void {
+    for (const r of report.retries) {
+      const { layer, factor } = labels[r.index];
+      const what = `${FACTOR_NAMES[factor]} of layer "${layer}"`;
+      this.events.push({
+        kind: 'cholesky-retry',
+        step,
+        layer,
+        factor,
+        attempts: r.attempts,
+        jitter: r.jitter,
+        succeeded: r.succeeded,
+        message: r.succeeded
+          ? `Cholesky of the damped ${what} failed; succeeded on retry ${r.attempts} with diagonal jitter ${r.jitter.toExponential(2)}`
+          : `Cholesky of the damped ${what} failed even with diagonal jitter ${r.jitter.toExponential(2)}`,
+      });
+    }
+  }
+
+  private checkReport(report: BatchInverseReport, labels: { layer: string; factor: FactorKind }[], step: number, output: string): void {
+    const first = (indices: number[]) => labels[indices[0]];
+    if (report.nonFiniteInput.length > 0) {
+      const { layer, factor } = first(report.nonFiniteInput);
+      throw new KfacNumericalError(
+        layer,
+        FACTOR_NAMES[factor],
+        step,
+        `has non-finite entries (NaN or ±Inf)${others(report.nonFiniteInput)}`,
+      );
+    }
+    const failed = report.retries.filter((r) => !r.succeeded).map((r) => r.index);
+    if (failed.length > 0) {
+      const { layer, factor } = first(failed);
+      const r = report.retries.find((x) => x.index === failed[0])!;
+      throw new KfacNumericalError(
+        layer,
+        `damped ${FACTOR_NAMES[factor]}`,
+        step,
+        `is not positive definite: Cholesky failed after ${r.attempts - 1} retries (diagonal jitter up to ${r.jitter.toExponential(2)}); raise the damping${others(failed)}`,
+      );
+    }
+    if (report.nonFiniteOutput.length > 0) {
+      const { layer, factor } = first(report.nonFiniteOutput);
+      throw new KfacNumericalError(
+        layer,
+        `${output} of ${FACTOR_NAMES[factor]}`,
+        step,
+        `is non-finite (NaN or ±Inf)${others(report.nonFiniteOutput)}`,
+      );
+    }
+  }
+
+  // ---- update health -----------------------------------------------------------------------------
+
+  private takeHealth(): { names: string[]; sums: Tensor; since: number } | null {
+    const h = this.health;
+    this.health = null;
+    return h;
+  }
+
+  private checkUpdateHealth(health: { names: string[]; since: number } | null, sums: readonly number[], step: number): void {
+    if (!health) return;
+    const bad = health.names.findIndex((_, i) => !Number.isFinite(sums[i]));
+    if (bad >= 0) {
+      const when = health.since === step - 1 ? `at step ${health.since}` : `between steps ${health.since} and ${step - 1}`;
+      throw new KfacNumericalError(health.names[bad], 'update (preconditioned gradient)', step, `became non-finite ${when}`);
+    }
+  }
+
+  /** Read and check the accumulated update health now (used when the layer set changes). */
+  private async checkHealth(step: number): Promise<void> {
+    const h = this.takeHealth();
+    if (!h) return;
+    try {
+      this.checkUpdateHealth(h, Array.from(await h.sums.read()), step);
+    } finally {
+      h.sums.dispose();
+    }
+  }
+
+  private accumulateHealth(names: string[], layerSums: Tensor, step: number): void {
+    const be = layerSums.backend;
+    const magnitude = be.unary('abs', layerSums);
+    if (!this.health) {
+      this.health = { names, sums: keep(magnitude), since: step };
+      return;
+    }
+    const next = keep(be.binary('add', this.health.sums, magnitude));
+    this.health.sums.dispose();
+    this.health.sums = next;
+  }
+
+  // ---- preconditioning and update ----------------------------------------------------------------
+
+  /** Split the step's gradients between K-FAC layers and the fallback optimizer. */
+  private assignGradients(
+    params: readonly NamedParameter[],
+    grads: readonly Tensor[],
+  ): { layerGrads: LayerGrads[]; otherParams: NamedParameter[]; otherGrads: Tensor[] } {
+    const index = new Map(params.map((p, i) => [p.variable, i]));
+    const covered = new Set<Variable>();
+    const layerGrads: LayerGrads[] = [];
+    for (const state of this.layers.values()) {
+      const w = index.get(state.info.weight.variable);
+      if (w === undefined) continue;
+      const biasVar = state.info.bias?.variable;
+      const b = biasVar ? index.get(biasVar) : undefined;
+      if (biasVar && b === undefined) {
+        throw new Error(`${this.name}: layer "${state.info.name}" has its weight but not its bias among the trained parameters`);
+      }
+      covered.add(state.info.weight.variable);
+      if (biasVar) covered.add(biasVar);
+      layerGrads.push({ state, name: state.info.name, weightGrad: grads[w], biasGrad: b === undefined ? null : grads[b] });
+    }
+    const otherParams: NamedParameter[] = [];
+    const otherGrads: Tensor[] = [];
+    params.forEach((p, i) => {
+      if (covered.has(p.variable)) return;
+      otherParams.push(p);
+      otherGrads.push(grads[i]);
+    });
+    return { layerGrads, otherParams, otherGrads };
+  }
+
+  /**
+   * Δ per layer (§4 steps 3-4): the preconditioned gradient, scaled by the KL-clipping factor ν.
+   * Also folds |Σ Δ ⊙ V| into the update-health accumulator.
+   */
+  private precondition(layerGrads: readonly LayerGrads[], lr: number, step: number): { matrix: Tensor; bias: Tensor | null }[] {
+    if (layerGrads.length === 0) return [];
+    const be = layerGrads[0].weightGrad.backend;
+    const lambda = this.lambda;
+    const raw = layerGrads.map(({ state, name, weightGrad, biasGrad }) => {
+      const inverse = state.inverse;
+      if (!inverse) throw new Error(`${this.name}: layer "${name}" has no inverse yet`);
+      const v = gradientMatrix(be, weightGrad, state.folded ? biasGrad : null);
+      const separateBias = !state.folded && biasGrad ? biasGrad : null;
+      let matrix: Tensor;
+      let bias: Tensor | null = null;
+      if (inverse.kind === 'cholesky') {
+        matrix = choleskyPrecondition(be, v, inverse.G, inverse.A);
+        if (separateBias) {
+          if (!inverse.biasG) throw new Error(`${this.name}: layer "${name}" has no bias inverse`);
+          bias = be.reshape(be.matmul(inverse.biasG, be.reshape(separateBias, [separateBias.size, 1])), separateBias.shape);
+        }
+      } else {
+        const basis = { vectorsA: inverse.A.vectors, valuesA: inverse.A.values, vectorsG: inverse.G.vectors, valuesG: inverse.G.values };
+        matrix = eigenPrecondition(be, v, basis, lambda);
+        if (separateBias) bias = eigenPrecondition(be, separateBias, { vectorsG: basis.vectorsG, valuesG: basis.valuesG }, lambda);
+      }
+      const pairs: [Tensor, Tensor][] = [[matrix, v]];
+      if (bias && separateBias) pairs.push([bias, separateBias]);
+      return { matrix, bias, sum: innerProduct(be, pairs) };
+    });
+    const layerSums =
+      raw.length === 1
+        ? raw[0].sum
+        : be.concat(
+            raw.map((r) => r.sum),
+            0,
+          );
+    this.accumulateHealth(
+      layerGrads.map((l) => l.name),
+      layerSums,
+      step,
+    );
+    if (!(this.settings.klClip > 0)) return raw.map(({ matrix, bias }) => ({ matrix, bias }));
+    const nu = klClipScale(be, layerSums, lr, this.settings.klClip);
+    return raw.map(({ matrix, bias }) => ({ matrix: be.binary('mul', matrix, nu), bias: bias && be.binary('mul', bias, nu) }));
+  }
+
+  /**
+   * Momentum and weight decay on the preconditioned direction, then p ← p − η v (kfac-pytorch hands
+   * Δ to SGD the same way). Returns each layer's parameter change δ in matrix form for the
+   * quadratic model.
+   */
+  private applyUpdates(
+    layerGrads: readonly LayerGrads[],
+    deltas: readonly { matrix: Tensor; bias: Tensor | null }[],
+    lr: number,
+  ): { matrix: Tensor; bias: Tensor | null }[] {
+    const { momentum, weightDecay } = this.settings;
+    return layerGrads.map(({ state }, i) => {
+      const be = deltas[i].matrix.backend;
+      const dIn = state.info.weight.variable.shape[1];
+      const split = splitUpdate(be, deltas[i].matrix, dIn, state.folded);
+      const directions: [Variable, Tensor][] = [[state.info.weight.variable, split.weight]];
+      const biasDirection = state.folded ? split.bias : deltas[i].bias;
+      if (state.info.bias && biasDirection) directions.push([state.info.bias.variable, biasDirection]);
+      const changes = directions.map(([variable, direction]) => {
+        const param = variable.value;
+        let d = weightDecay > 0 ? be.binary('add', direction, be.binaryScalar('mul', param, weightDecay)) : direction;
+        if (momentum > 0) {
+          const previous = this.velocities.get(variable);
+          d = previous ? be.binary('add', be.binaryScalar('mul', previous, momentum), d) : be.binaryScalar('mul', d, 1);
+          this.velocities.set(variable, keep(d));
+          previous?.dispose();
+        }
+        const change = be.binaryScalar('mul', d, -lr);
+        variable.assign(be.binary('add', param, change));
+        return change;
+      });
+      const [weightChange, biasChange] = [changes[0], changes[1] ?? null];
+      return state.folded && biasChange
+        ? { matrix: gradientMatrix(be, weightChange, biasChange), bias: null }
+        : { matrix: weightChange, bias: biasChange };
+    });
+  }
+
+  /** M(δ) − M(0) = gᵀδ + ½ δᵀ (G ⊗ A) δ summed over the K-FAC layers, with the undamped running factors ([1]). */
+  private predictedChange(layerGrads: readonly LayerGrads[], steps: readonly { matrix: Tensor; bias: Tensor | null }[]): Tensor | null {
+    if (layerGrads.length === 0) return null;
+    const be = steps[0].matrix.backend;
+    const terms = layerGrads.map(({ state, weightGrad, biasGrad }, i) => {
+      const v = gradientMatrix(be, weightGrad, state.folded ? biasGrad : null);
+      const linear = innerProduct(be, [[v, steps[i].matrix]]);
+      let curvature = kroneckerQuadratic(be, steps[i].matrix, state.G, state.A);
+      const bias = steps[i].bias;
+      if (bias && biasGrad && !state.folded) {
+        curvature = be.binary('add', curvature, kroneckerQuadratic(be, bias, state.G, null));
+        return be.binary('add', be.binary('add', linear, innerProduct(be, [[biasGrad, bias]])), be.binaryScalar('mul', curvature, 0.5));
+      }
+      return be.binary('add', linear, be.binaryScalar('mul', curvature, 0.5));
+    });
+    return be.reshape(be.reduce('sum', be.concat(terms, 0), null), [1]);
+  }
+
+  /** The Levenberg–Marquardt step (§4): one extra loss evaluation at the new parameters and one read of three scalars. */
+  private async adaptDamping(
+    arena: StepArena,
+    lossBefore: Tensor,
+    predicted: Tensor,
+    forward: () => Variable,
+    loss: LossTargets,
+    step: number,
+  ): Promise<void> {
+    const be = lossBefore.backend;
+    const values = arena.run(() => {
+      const after = noGrad(() => computeLoss(loss.spec, forward(), loss.targets)).value;
+      const dtype = predicted.dtype;
+      const as1 = (t: Tensor) => be.reshape(t.dtype === dtype ? t : be.cast(t, dtype), [1]);
+      return be.concat([as1(lossBefore), as1(after), predicted], 0);
+    });
+    const [before, after, change] = Array.from(await values.read());
+    const rho = reductionRatio(before, after, change);
+    const previous = this.lambda;
+    this.lambda = adaptDamping(previous, rho, this.adaptiveRule);
+    if (this.lambda !== previous) {
+      this.events.push({
+        kind: 'damping',
+        step,
+        previous,
+        damping: this.lambda,
+        rho,
+        message: `damping ${previous.toExponential(2)} → ${this.lambda.toExponential(2)} (ρ = ${rho === null ? 'n/a' : rho.toFixed(3)})`,
+      });
+    }
+  }
+
+  dispose(): void {
+    for (const s of this.layers.values()) {
+      s.A.dispose();
+      s.G.dispose();
+      disposeInverse(s.inverse);
+    }
+    this.layers.clear();
+    for (const v of this.velocities.values()) v.dispose();
+    this.velocities.clear();
+    this.health?.sums.dispose();
+    this.health = null;
+    this.workspace?.dispose();
+    this.workspace = null;
+    this.fallback.dispose();
+  }
+}
+
+export function isKfacOptimizer(optimizer: Optimizer): optimizer is KfacOptimizer {
+  return optimizer instanceof KfacOptimizer;
+}
+
+function defaultFallback(settings: KfacSettings, schedule: ScheduleSettings): Optimizer {
+  if (settings.fallback === 'sgd') return new SGD({ ...defaults('sgd'), lr: settings.fallbackLr }, schedule);
+  return new Adam({ ...defaults('adam'), lr: settings.fallbackLr }, schedule);
+}
+
+function disposeInverse(inverse: LayerInverse | null): void {
+  if (!inverse) return;
+  if (inverse.kind === 'cholesky') [inverse.A, inverse.G, inverse.biasG].forEach((t) => t?.dispose());
+  else [inverse.A.values, inverse.A.vectors, inverse.G.values, inverse.G.vectors].forEach((t) => t.dispose());
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function others(indices: readonly number[]): string {
+  return indices.length > 1 ? ` (and ${indices.length - 1} more)` : '';
+}
+
+function checkFactorShapes(f: LayerFactors): void {
+  const [dOut, dIn] = f.layer.weight.variable.shape;
+  const folded = f.bias === 'folded' && f.layer.bias !== null;
+  const dA = dIn + (folded ? 1 : 0);
+  const square = (t: Tensor, d: number) => t.rank === 2 && t.shape[0] === d && t.shape[1] === d;
+  if (!square(f.A, dA) || !square(f.G, dOut)) {
+    throw new Error(
+      `K-FAC: factors of layer "${f.name}" have shapes A [${f.A.shape.join(', ')}], G [${f.G.shape.join(', ')}]; ` +
+        `its weight [${dOut}, ${dIn}] needs A [${dA}, ${dA}] and G [${dOut}, ${dOut}]`,
+    );
+  }
+}
+
+/** Layers captured several times in one pass: their rows are extra shared positions (A averaged, G summed). */
+function mergeRepeatedLayers(factors: readonly LayerFactors[]): LayerFactors[] {
+  const groups = new Map<string, LayerFactors[]>();
+  for (const f of factors) groups.set(f.name, [...(groups.get(f.name) ?? []), f]);
+  return [...groups.values()].map((group) => {
+    if (group.length === 1) return group[0];
+    const be = group[0].A.backend;
+    const sum = (ts: Tensor[]) => ts.reduce((acc, t) => be.binary('add', acc, t));
+    return { ...group[0], A: be.binaryScalar('mul', sum(group.map((g) => g.A)), 1 / group.length), G: sum(group.map((g) => g.G)) };
+  });
+}
