@@ -48,6 +48,19 @@ export {
   type PhaseTimes,
 } from './curvature/kfac-optimizer.ts';
 export { trainStep } from './optim/train-step.ts';
+export {
+  computeKfacFactors,
+  kfacForward,
+  kfacForwardBackward,
+  type KfacApprox,
+  type FisherType,
+  type BiasMode,
+  type LossSetting,
+  type KfacFactorOptions,
+  type LayerFactors,
+  type LossTargets,
+} from './curvature/factors.ts';
+export { exactGgnBlock, kron, type ExactGgnBlock } from './curvature/exact-ggn.ts';
 export type { Optimizer, NamedParameter } from './optim/optimizer.ts';
 
 export * from './data/index.ts';

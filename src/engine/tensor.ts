@@ -108,18 +108,7 @@ function collectTensors(value: unknown, into: Set<Tensor>): void {
  * scope would mix up tensors of interleaved tasks.
  */
 export function scope<T>(fn: () => T): T {
-  const created = new Set<Tensor>();
-  scopeStack.push(created);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    scopeStack.pop();
-    for (const t of created) t.dispose();
-    throw e;
-  }
-  scopeStack.pop();
-  if (result instanceof Promise) throw new Error('scope(fn): fn must be synchronous (it returned a Promise)');
+  const { result, created } = collectScope(fn, 'scope');
   const kept = new Set<Tensor>();
   collectTensors(result, kept);
   for (const t of created) {
@@ -135,7 +124,7 @@ export function scope<T>(fn: () => T): T {
  * synchronous block, e.g. an autograd graph kept across an `await backend.sync()` between timed
  * phases. fn is synchronous for the same reason as scope's; on a throw its tensors are disposed.
  */
-export function collectScope<T>(fn: () => T): { result: T; created: Tensor[] } {
+export function collectScope<T>(fn: () => T, caller = 'collectScope'): { result: T; created: Tensor[] } {
   const created = new Set<Tensor>();
   scopeStack.push(created);
   let result: T;
@@ -147,7 +136,10 @@ export function collectScope<T>(fn: () => T): { result: T; created: Tensor[] } {
     throw e;
   }
   scopeStack.pop();
-  if (result instanceof Promise) throw new Error('collectScope(fn): fn must be synchronous (it returned a Promise)');
+  if (result instanceof Promise) {
+    for (const t of created) t.dispose();
+    throw new Error(`${caller}(fn): fn must be synchronous (it returned a Promise)`);
+  }
   return { result, created: [...created].filter((t) => !t.isDisposed) };
 }
 
