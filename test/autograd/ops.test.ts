@@ -101,4 +101,27 @@ describe('the tape', () => {
     grad(ops.sum(ops.add(h, h)), [x]);
     expect(seen).toEqual([2, 2]);
   });
+  it('computes only the gradients that lead to a requested variable or a hook', () => {
+    const x = parameter(cpu.tensor(rng.uniformArray(6), [2, 3], 'float64'));
+    const w1 = parameter(cpu.tensor(rng.uniformArray(12), [3, 4], 'float64'));
+    const w2 = parameter(cpu.tensor(rng.uniformArray(8), [4, 2], 'float64'));
+    const input = noGrad(() => ops.mulScalar(x, 1)); // a constant input
+    const h = ops.matmul(input, w1);
+    const out = ops.sum(ops.matmul(h, w2));
+    let calls = 0;
+    const matmul = cpu.matmul.bind(cpu);
+    cpu.matmul = (a, b, o) => (calls++, matmul(a, b, o));
+    try {
+      grad(out, [w1, w2]);
+      expect(calls).toBe(3); // ∂h, ∂w2, ∂w1
+      calls = 0;
+      let hooked: number[] = [];
+      h.onGrad((g) => (hooked = Array.from(cpu.readSync(g))));
+      expect(grad(out, [])).toEqual([]);
+      expect(calls).toBe(1); // only ∂h: no weight gradient, nothing below the hook
+      expect(hooked.length).toBe(8);
+    } finally {
+      cpu.matmul = matmul;
+    }
+  });
 });

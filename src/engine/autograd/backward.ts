@@ -38,20 +38,27 @@ export function grad(output: Variable, wrt: readonly Variable[], seed?: Tensor):
   grads.set(output, seed ?? backend.fill(output.shape, 1, output.value.dtype));
   const wanted = new Set(wrt);
   const order = topologicalOrder(output);
+  // A variable's gradient is needed when it is requested, hooked, or on the way to one that is
+  // (inputs come before their users in `order`).
+  const needed = new Set<Variable>();
+  for (const v of order) {
+    if (wanted.has(v) || v.hasGradHooks || v.node?.inputs.some((input) => needed.has(input))) needed.add(v);
+  }
   for (let i = order.length - 1; i >= 0; i--) {
     const v = order[i];
     const g = grads.get(v);
     if (!g) continue;
     v.runGradHooks(g);
-    if (!v.node) continue;
-    const inputGrads = v.node.vjp(g);
+    if (!v.node || !v.node.inputs.some((input) => needed.has(input))) continue;
+    const needs = v.node.inputs.map((input) => input.requiresGrad && needed.has(input));
+    const inputGrads = v.node.vjp(g, needs);
     if (!wanted.has(v)) {
       grads.delete(v);
       if (g !== seed) g.dispose();
     }
     v.node.inputs.forEach((input, k) => {
       const gi = inputGrads[k];
-      if (!gi || !input.requiresGrad) {
+      if (!gi || !needs[k]) {
         gi?.dispose();
         return;
       }

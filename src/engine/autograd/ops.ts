@@ -2,7 +2,7 @@
 // one place. Backend-agnostic: the same code runs on the CPU and on WebGPU.
 import type { Backend, BinaryOp, Conv2dGeometry, MatmulOptions } from '../backend/backend.ts';
 import type { Shape, Tensor } from '../tensor.ts';
-import { broadcastShapes, normalizeAxis } from '../kernels/shape.ts';
+import { normalizeAxis } from '../kernels/shape.ts';
 import { record, type Variable } from './variable.ts';
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -34,23 +34,21 @@ function scale(backend: Backend, t: Tensor, s: number): Tensor {
 function binaryOp(op: BinaryOp, a: Variable, b: Variable): Variable {
   const be = a.backend;
   const value = be.binary(op, a.value, b.value);
-  return record(op, value, [a, b], () => (g) => {
-    const outShape = broadcastShapes(a.shape, b.shape);
-    const ga = (t: Tensor) => (a.requiresGrad ? reduceOwned(be, t, a.shape) : (t.dispose(), null));
-    const gb = (t: Tensor) => (b.requiresGrad ? reduceOwned(be, t, b.shape) : (t.dispose(), null));
-    void outShape;
+  return record(op, value, [a, b], () => (g, [needA, needB]) => {
+    const ga = (t: Tensor) => (needA ? reduceOwned(be, t, a.shape) : (t.dispose(), null));
+    const gb = (t: Tensor) => (needB ? reduceOwned(be, t, b.shape) : (t.dispose(), null));
     switch (op) {
       case 'add':
-        return [ga(be.reshape(g, g.shape)), gb(be.reshape(g, g.shape))];
+        return [needA ? ga(be.reshape(g, g.shape)) : null, needB ? gb(be.reshape(g, g.shape)) : null];
       case 'sub':
-        return [ga(be.reshape(g, g.shape)), gb(be.unary('neg', g))];
+        return [needA ? ga(be.reshape(g, g.shape)) : null, needB ? gb(be.unary('neg', g)) : null];
       case 'mul':
-        return [a.requiresGrad ? ga(be.binary('mul', g, b.value)) : null, b.requiresGrad ? gb(be.binary('mul', g, a.value)) : null];
+        return [needA ? ga(be.binary('mul', g, b.value)) : null, needB ? gb(be.binary('mul', g, a.value)) : null];
       case 'div': {
         // d(a/b)/da = 1/b, d(a/b)/db = −a/b² = −out/b
-        const gaT = a.requiresGrad ? ga(be.binary('div', g, b.value)) : null;
+        const gaT = needA ? ga(be.binary('div', g, b.value)) : null;
         let gbT: Tensor | null = null;
-        if (b.requiresGrad) {
+        if (needB) {
           const q = be.binary('div', value, b.value);
           const t = be.binary('mul', g, q);
           q.dispose();
@@ -204,10 +202,10 @@ export function gelu(x: Variable): Variable {
 /** cond ? a : b with a constant condition (masks, dropout). */
 export function where(cond: Tensor, a: Variable, b: Variable): Variable {
   const be = a.backend;
-  return record('where', be.where(cond, a.value, b.value), [a, b], () => (g) => {
+  return record('where', be.where(cond, a.value, b.value), [a, b], () => (g, [needA, needB]) => {
     const zeros = be.zeros([1], g.dtype);
-    const ga = a.requiresGrad ? reduceOwned(be, be.where(cond, g, zeros), a.shape) : null;
-    const gb = b.requiresGrad ? reduceOwned(be, be.where(cond, zeros, g), b.shape) : null;
+    const ga = needA ? reduceOwned(be, be.where(cond, g, zeros), a.shape) : null;
+    const gb = needB ? reduceOwned(be, be.where(cond, zeros, g), b.shape) : null;
     zeros.dispose();
     return [ga, gb];
   });
@@ -226,15 +224,15 @@ export function matmul(a: Variable, b: Variable, options: MatmulOptions = {}): V
   const be = a.backend;
   const { transA = false, transB = false } = options;
   const value = be.matmul(a.value, b.value, options);
-  return record('matmul', value, [a, b], () => (g) => {
+  return record('matmul', value, [a, b], () => (g, [needA, needB]) => {
     // C = op(A) op(B). dop(A) = G op(B)ᵀ, dop(B) = op(A)ᵀ G; transposing back where op transposed.
     let ga: Tensor | null = null;
     let gb: Tensor | null = null;
-    if (a.requiresGrad) {
+    if (needA) {
       const raw = transA ? be.matmul(b.value, g, { transA: transB, transB: true }) : be.matmul(g, b.value, { transB: !transB });
       ga = reduceOwned(be, raw, a.shape);
     }
-    if (b.requiresGrad) {
+    if (needB) {
       const raw = transB ? be.matmul(g, a.value, { transA: true, transB: transA }) : be.matmul(a.value, g, { transA: !transA });
       gb = reduceOwned(be, raw, b.shape);
     }
@@ -301,12 +299,12 @@ export function concat(xs: readonly Variable[], axis: number): Variable {
       ax,
     ),
     xs,
-    () => (g) => {
+    () => (g, needs) => {
       let offset = 0;
-      return xs.map((x) => {
+      return xs.map((x, k) => {
         const begin = g.shape.map((_, i) => (i === ax ? offset : 0));
         offset += x.shape[ax];
-        return x.requiresGrad ? be.slice(g, begin, x.shape) : null;
+        return needs[k] ? be.slice(g, begin, x.shape) : null;
       });
     },
   );

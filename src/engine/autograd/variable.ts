@@ -7,8 +7,12 @@ import { keep, type Tensor } from '../tensor.ts';
 export interface GradNode {
   readonly op: string;
   readonly inputs: readonly Variable[];
-  /** Given ∂L/∂output, return ∂L/∂input for each input (null where an input needs none). */
-  vjp(gradOutput: Tensor): (Tensor | null)[];
+  /**
+   * Given ∂L/∂output, return ∂L/∂input for each input. `needs[k]` says whether input k's gradient
+   * is used (it leads to a requested gradient or a gradient hook); return null where it is not —
+   * that skips, e.g., the weight-gradient matmul in the curvature passes.
+   */
+  vjp(gradOutput: Tensor, needs: readonly boolean[]): (Tensor | null)[];
 }
 
 export type GradHook = (grad: Tensor) => void;
