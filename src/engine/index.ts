@@ -64,3 +64,40 @@ export { exactGgnBlock, kron, type ExactGgnBlock } from './curvature/exact-ggn.t
 export type { Optimizer, NamedParameter } from './optim/optimizer.ts';
 
 export * from './data/index.ts';
+
+export {
+  TASKS,
+  TASK_IDS,
+  isTaskId,
+  loadTask,
+  type TaskId,
+  type TaskSetting,
+  type TaskDefinition,
+  type LoadedTask,
+  type PlacedTask,
+  type TrainBatch,
+} from './lab/tasks.ts';
+export {
+  Experiment,
+  ExperimentController,
+  ExperimentConfigError,
+  FIRST_ORDER_PHASES,
+  TARGET_METRICS,
+  reachTarget,
+  runExperiment,
+  validateConfig,
+  validateConfigOrThrow,
+  type ConfigValidation,
+  type ExperimentConfig,
+  type ExperimentResult,
+  type FirstOrderPhase,
+  type MetricPoint,
+  type OptimizerEntry,
+  type ResolvedConfig,
+  type ResolvedOptimizer,
+  type RunHistory,
+  type RunOptions,
+  type RunResult,
+  type TargetMetric,
+} from './lab/runner.ts';
+export { presetConfig } from './lab/presets.ts';
