@@ -1,0 +1,77 @@
+// `npm run lab -- --task <id> --optimizers sgd,adam,kfac-expand,kfac-reduce --steps N ...`: one
+// experiment from the command line. Progress on stderr, the summary table on stdout, optionally the
+// whole result as JSON (--json) and CSV (--csv). Flags: lab-args.ts. Exit codes: 0 success (a run
+// that diverged is reported in the table, the others finish), 2 bad arguments (the message names
+// the flag), 1 failure while running.
+import { writeFileSync, writeSync } from 'node:fs';
+import { createBackend } from '../engine/backend/create-backend.ts';
+import { ExperimentConfigError } from '../engine/lab/runner.ts';
+import { LAB_USAGE, LabArgsError, listText, parseLabArgs, type LabRunArgs } from './lab-args.ts';
+import { labCsv, labJson, progressBar, runLab, summaryTable } from './lab-report.ts';
+
+function fail(message: string, code: number): never {
+  writeSync(2, `lab: ${message}\n`);
+  process.exit(code);
+}
+
+function writeStdout(text: string): Promise<void> {
+  // Let a piped stdout drain before the process.exit at the end.
+  return new Promise<void>((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
+}
+
+async function run(args: LabRunArgs): Promise<void> {
+  const backend = await createBackend({ prefer: args.backend, requireWebGPU: args.requireWebGPU });
+  if (backend.info.fallbackReason) writeSync(2, `lab: using the CPU backend: ${backend.info.fallbackReason}\n`);
+  writeSync(2, `lab: ${backend.info.summary}\n`);
+  // A terminal gets one bar redrawn in place; a pipe or log file a line per tenth of the run.
+  const tty = process.stderr.isTTY === true;
+  let shown = '';
+  let shownTenth = -1;
+  const onProgress = (done: number, total: number) => {
+    const tenth = Math.floor((done * 10) / total);
+    if (!tty && tenth === shownTenth) return;
+    shownTenth = tenth;
+    const bar = progressBar(done, total);
+    if (bar === shown) return;
+    shown = bar;
+    writeSync(2, tty ? `\r${bar}` : `${bar}\n`);
+  };
+  try {
+    let result;
+    try {
+      result = await runLab(backend, args.config, onProgress);
+    } catch (e) {
+      // Problems only the loaded task can see (e.g. a batch larger than the training set).
+      if (e instanceof ExperimentConfigError) fail(e.messages.join('\n'), 2);
+      throw e;
+    } finally {
+      if (shown && tty) writeSync(2, '\n');
+    }
+    if (args.json) writeFileSync(args.json, `${JSON.stringify(labJson(result, backend), null, 2)}\n`);
+    if (args.csv) writeFileSync(args.csv, labCsv(result));
+    await writeStdout(`${summaryTable(result)}\n`);
+  } finally {
+    backend.destroy();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  let args;
+  try {
+    args = parseLabArgs(argv);
+  } catch (e) {
+    if (e instanceof LabArgsError) fail(`${e.message}\n\n${LAB_USAGE}`, 2);
+    throw e;
+  }
+  if (args.kind === 'help') await writeStdout(`${LAB_USAGE}\n`);
+  else if (args.kind === 'list') await writeStdout(`${listText()}\n`);
+  else await run(args);
+}
+
+try {
+  await main(process.argv.slice(2));
+} catch (e) {
+  fail((e as Error).stack ?? String(e), 1);
+}
+// Dawn's event loop hooks can keep Node alive after the device is destroyed.
+process.exit(0);
