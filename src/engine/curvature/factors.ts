@@ -7,9 +7,9 @@ import type { Backend } from '../backend/backend.ts';
 import { grad } from '../autograd/backward.ts';
 import { noGrad, type Variable } from '../autograd/variable.ts';
 import { Rng } from '../random.ts';
-import { keep, scope, type DType, type Tensor } from '../tensor.ts';
+import { keep, scope, type Tensor } from '../tensor.ts';
 import { withCurvatureCapture, type KfacForwardCapture, type KfacLayerInfo, type SharingLayout } from '../nn/curvature-hook.ts';
-import { computeLoss, type LossSpec } from '../nn/losses.ts';
+import { computeLoss, lossScaleTensor, type LossSpec } from '../nn/losses.ts';
 
 export type KfacApprox = 'expand' | 'reduce';
 export type FisherType = 'type-2' | 'mc' | 'empirical';
@@ -212,7 +212,7 @@ function backPropagatedSeeds(be: Backend, f: Tensor, loss: LossTargets, fisher: 
     const lead = f.shape.slice(0, -1);
     const termMask = spec.kind === 'ce' ? be.binaryScalar('greater', be.cast(targets, dtype), -0.5) : be.fill(lead, 1, dtype);
     const mask = be.reshape(termMask, [...lead, 1]);
-    const sqrtC = be.unary('sqrt', lossScale(be, spec, termMask, lead.length === 0 ? 1 : f.size / classes, classes, dtype));
+    const sqrtC = be.unary('sqrt', lossScaleTensor(spec, f.shape, targets, dtype === 'float64' ? 'float64' : 'float32'));
     const scaled = (t: Tensor) => be.binary('mul', be.binary('mul', t, sqrtC), mask);
     const iota = be.tensor(
       Array.from({ length: classes }, (_, i) => i),
@@ -264,12 +264,4 @@ function backPropagatedSeeds(be: Backend, f: Tensor, loss: LossTargets, fisher: 
     }
     return out;
   });
-}
-
-/** c of §3 as a device scalar of the outputs' dtype: 1 (sum), 1/M (CE mean over counted terms), 1/(M C) (MSE mean). */
-function lossScale(be: Backend, spec: LossSpec, termMask: Tensor, terms: number, classes: number, dtype: DType): Tensor {
-  if (spec.reduction === 'sum') return be.fill([1], 1, dtype);
-  if (spec.kind === 'mse') return be.fill([1], spec.scale(terms, classes), dtype);
-  const count = be.reshape(be.reduce('sum', termMask, null), [1]);
-  return be.binaryScalar('div', be.binaryScalar('max', count, 1), 1, true);
 }

@@ -109,11 +109,11 @@ function encodeTargets(backend: Backend, targets: Tensor, rows: number, classes:
   return { oneHot, mask };
 }
 
-/** Number of counted (non-ignored) terms of a cross-entropy loss, as a float32 scalar on the device. */
-export function crossEntropyTermCount(targets: Tensor): Tensor {
+/** Number of counted (non-ignored) terms of a cross-entropy loss, as a scalar on the device. */
+export function crossEntropyTermCount(targets: Tensor, dtype: FloatType = 'float32'): Tensor {
   const backend = targets.backend;
   if (targets.dtype !== 'int32') throw new ShapeError(`crossEntropyTermCount: targets must be int32, got ${targets.dtype}`);
-  const asFloat = backend.cast(targets, 'float32');
+  const asFloat = backend.cast(targets, dtype);
   const mask = backend.binaryScalar('greater', asFloat, -0.5);
   const count = backend.reduce('sum', mask, null);
   asFloat.dispose();
@@ -230,18 +230,19 @@ export function computeLoss(spec: LossSpec, outputs: Variable, targets: Tensor):
 }
 
 /**
- * c of specs/KFAC.md §3 as a device scalar (float32), for the curvature code: for cross-entropy the
- * number of counted terms is only known on the device (ignored targets).
+ * c of specs/KFAC.md §3 as a device scalar (float32 unless asked for float64, as the CPU oracles
+ * do), for the curvature code: for cross-entropy the number of counted terms is only known on the
+ * device (ignored targets).
  */
-export function lossScaleTensor(spec: LossSpec, outputsShape: Shape, targets: Tensor): Tensor {
+export function lossScaleTensor(spec: LossSpec, outputsShape: Shape, targets: Tensor, dtype: FloatType = 'float32'): Tensor {
   const backend = targets.backend;
-  if (spec.reduction === 'sum') return backend.fill([], 1, 'float32');
+  if (spec.reduction === 'sum') return backend.fill([], 1, dtype);
   if (spec.kind === 'mse') {
     const { M, C } = mseTerms(outputsShape);
-    return backend.fill([], spec.scale(M, C), 'float32');
+    return backend.fill([], spec.scale(M, C), dtype);
   }
   crossEntropyLayout(outputsShape, targets);
-  const count = crossEntropyTermCount(targets);
+  const count = crossEntropyTermCount(targets, dtype);
   const atLeastOne = backend.binaryScalar('max', count, 1);
   const c = backend.binaryScalar('div', atLeastOne, 1, true);
   count.dispose();
