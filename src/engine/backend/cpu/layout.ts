@@ -3,7 +3,16 @@
 import type { Conv2dGeometry } from '../backend.ts';
 import { sizeOf, type Shape, type Tensor } from '../../tensor.ts';
 import { resultFloatType, ShapeError, stridesOf } from '../../kernels/shape.ts';
-import { col2imShape, concatShape, gatherShape, im2colShape, permuteShape, scatterAddShape, sliceShape } from '../../kernels/layout.ts';
+import {
+  col2imShape,
+  concatShape,
+  gatherShape,
+  im2colShape,
+  permuteShape,
+  scatterAddShape,
+  sliceShape,
+  type ResolvedConv2d,
+} from '../../kernels/layout.ts';
 import type { CpuBackend } from './cpu-backend.ts';
 
 /** Calls fn(flatIndex, multiIndex) for every element of `shape` in row-major order. */
@@ -94,10 +103,11 @@ export function scatterAdd(backend: CpuBackend, src: Tensor, indices: Tensor, nu
   return tensor;
 }
 
-export function im2col(backend: CpuBackend, x: Tensor, geometry: Conv2dGeometry): Tensor {
-  const { shape, conv: g } = im2colShape(x, geometry);
-  const src = backend.dataOf(x);
-  const { tensor, data } = backend.alloc(shape, x.dtype);
+/**
+ * Visit every in-bounds entry of the im2col matrix: `col` is its flat index in [N, P, C·kH·kW],
+ * `pixel` the flat index of the input pixel it copies (padding entries are skipped).
+ */
+function forEachPatchEntry(g: ResolvedConv2d, visit: (col: number, pixel: number) => void): void {
   let o = 0;
   for (let n = 0; n < g.n; n++) {
     for (let oh = 0; oh < g.outH; oh++) {
@@ -107,37 +117,29 @@ export function im2col(backend: CpuBackend, x: Tensor, geometry: Conv2dGeometry)
             for (let kw = 0; kw < g.kernelW; kw++, o++) {
               const ih = oh * g.strideH - g.padH + kh * g.dilationH;
               const iw = ow * g.strideW - g.padW + kw * g.dilationW;
-              if (ih >= 0 && ih < g.h && iw >= 0 && iw < g.w) data[o] = src[((n * g.c + c) * g.h + ih) * g.w + iw];
+              if (ih >= 0 && ih < g.h && iw >= 0 && iw < g.w) visit(o, ((n * g.c + c) * g.h + ih) * g.w + iw);
             }
           }
         }
       }
     }
   }
+}
+
+export function im2col(backend: CpuBackend, x: Tensor, geometry: Conv2dGeometry): Tensor {
+  const { shape, conv } = im2colShape(x, geometry);
+  const src = backend.dataOf(x);
+  const { tensor, data } = backend.alloc(shape, x.dtype);
+  forEachPatchEntry(conv, (col, pixel) => (data[col] = src[pixel]));
   return tensor;
 }
 
 /** The adjoint of im2col written as a scatter (the GPU gathers instead), so the two are independent. */
 export function col2im(backend: CpuBackend, cols: Tensor, inputShape: Shape, geometry: Conv2dGeometry): Tensor {
-  const g = col2imShape(cols, inputShape, geometry);
+  const conv = col2imShape(cols, inputShape, geometry);
   const src = backend.dataOf(cols);
   const acc = new Float64Array(sizeOf(inputShape));
-  let o = 0;
-  for (let n = 0; n < g.n; n++) {
-    for (let oh = 0; oh < g.outH; oh++) {
-      for (let ow = 0; ow < g.outW; ow++) {
-        for (let c = 0; c < g.c; c++) {
-          for (let kh = 0; kh < g.kernelH; kh++) {
-            for (let kw = 0; kw < g.kernelW; kw++, o++) {
-              const ih = oh * g.strideH - g.padH + kh * g.dilationH;
-              const iw = ow * g.strideW - g.padW + kw * g.dilationW;
-              if (ih >= 0 && ih < g.h && iw >= 0 && iw < g.w) acc[((n * g.c + c) * g.h + ih) * g.w + iw] += src[o];
-            }
-          }
-        }
-      }
-    }
-  }
+  forEachPatchEntry(conv, (col, pixel) => (acc[pixel] += src[col]));
   const { tensor, data } = backend.alloc(inputShape, resultFloatType(cols));
   data.set(acc);
   return tensor;
