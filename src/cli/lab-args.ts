@@ -6,6 +6,7 @@ import { presetConfig } from '../engine/lab/presets.ts';
 import { validateConfig, type ExperimentConfig, type OptimizerEntry } from '../engine/lab/runner.ts';
 import { isTaskId, TASK_IDS, TASKS } from '../engine/lab/tasks.ts';
 import { GROUP_IDS, groupSpec, OPTIMIZER_IDS, parseAssignment, type OptimizerId } from '../engine/optim/schema.ts';
+import { gridPoints, MAX_TRIALS, parseSweep, SweepError, type SweepAxis } from '../engine/lab/sweep.ts';
 
 export type LabBackendChoice = 'webgpu' | 'cpu';
 
@@ -17,6 +18,8 @@ export interface LabRunArgs {
   requireWebGPU: boolean;
   json: string | null;
   csv: string | null;
+  /** Tune these first (--sweep), then compare every run at its best values. */
+  sweeps: SweepAxis[];
 }
 
 export type LabArgs = LabRunArgs | { kind: 'list' } | { kind: 'help' };
@@ -39,6 +42,9 @@ export const LAB_USAGE = `usage: npm run lab -- --task <id> [options]
   --eval-interval <k>      evaluate every k steps (default: the preset's)
   --target <acc|none>      validation accuracy for steps/time-to-target (default: the preset's)
   --set <group.key=value>  a hyperparameter, e.g. kfac-reduce.damping=0.01 (repeatable; schedule.* and clip.* apply to every run)
+  --sweep <group.key=v1,v2,...>
+                           tune first: try each value (the grid of all --sweep axes of a run), keep the run's best
+                           (fewest steps to the target; else best final metric), e.g. adam.lr=1e-3,3e-3,1e-2 (repeatable)
   --json <file>            write the config, device and every run's history as JSON
   --csv <file>             write one row per (run, step)
   --list                   list the tasks and optimizers
@@ -54,6 +60,7 @@ const VALUE_FLAGS = [
   'eval-interval',
   'target',
   'set',
+  'sweep',
   'json',
   'csv',
 ] as const;
@@ -73,10 +80,16 @@ function parseTarget(text: string): ExperimentConfig['target'] {
   return { metric: 'valAccuracy', value };
 }
 
-/** Split argv into flag values (the last one wins, except --set which accumulates) and switches. */
-function tokenize(argv: readonly string[]): { values: Partial<Record<ValueFlag, string>>; sets: string[]; switches: Set<string> } {
+/** Split argv into flag values (the last one wins, except --set and --sweep which accumulate) and switches. */
+function tokenize(argv: readonly string[]): {
+  values: Partial<Record<ValueFlag, string>>;
+  sets: string[];
+  sweeps: string[];
+  switches: Set<string>;
+} {
   const values: Partial<Record<ValueFlag, string>> = {};
   const sets: string[] = [];
+  const sweeps: string[] = [];
   const switches = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -102,9 +115,10 @@ function tokenize(argv: readonly string[]): { values: Partial<Record<ValueFlag, 
       value = argv[++i];
     }
     if (name === 'set') sets.push(value);
+    else if (name === 'sweep') sweeps.push(value);
     else values[name as ValueFlag] = value;
   }
-  return { values, sets, switches };
+  return { values, sets, sweeps, switches };
 }
 
 /** The runs: preset entries of the listed optimizers (in the listed order), schema defaults for others. */
@@ -144,7 +158,7 @@ function applySet(optimizers: OptimizerEntry[], text: string): void {
 }
 
 export function parseLabArgs(argv: readonly string[]): LabArgs {
-  const { values, sets, switches } = tokenize(argv);
+  const { values, sets, sweeps: sweepTexts, switches } = tokenize(argv);
   if (switches.has('help')) return { kind: 'help' };
   if (switches.has('list')) return { kind: 'list' };
 
@@ -170,6 +184,7 @@ export function parseLabArgs(argv: readonly string[]): LabArgs {
   // The runner's own check (ranges, combinations); its field names map back onto the flags.
   const check = validateConfig(config);
   if (!check.ok) throw new LabArgsError(check.errors.map(flagNames).join('\n'));
+  const sweeps = parseSweeps(sweepTexts, config.optimizers);
 
   return {
     kind: 'run',
@@ -178,7 +193,32 @@ export function parseLabArgs(argv: readonly string[]): LabArgs {
     requireWebGPU: values.backend === 'webgpu',
     json: values.json ?? null,
     csv: values.csv ?? null,
+    sweeps,
   };
+}
+
+function parseSweeps(texts: readonly string[], optimizers: readonly OptimizerEntry[]): SweepAxis[] {
+  const axes: SweepAxis[] = [];
+  for (const text of texts) {
+    let axis: SweepAxis;
+    try {
+      axis = parseSweep(text);
+    } catch (e) {
+      if (e instanceof SweepError) throw new LabArgsError(`--sweep ${e.message}`);
+      throw e;
+    }
+    if (!optimizers.some((o) => o.id === axis.group)) {
+      throw new LabArgsError(`--sweep ${text}: ${axis.group} is not among the runs (${optimizers.map((e) => e.id).join(', ')})`);
+    }
+    if (axes.some((a) => a.group === axis.group && a.key === axis.key))
+      throw new LabArgsError(`--sweep ${axis.group}.${axis.key}: given twice`);
+    axes.push(axis);
+  }
+  for (const id of new Set(axes.map((a) => a.group))) {
+    const n = gridPoints(axes.filter((a) => a.group === id)).length;
+    if (n > MAX_TRIALS) throw new LabArgsError(`--sweep: ${n} grid points for ${id}, at most ${MAX_TRIALS}`);
+  }
+  return axes;
 }
 
 const FIELD_FLAGS: Record<string, string> = {

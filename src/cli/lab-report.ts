@@ -1,30 +1,9 @@
 // What `npm run lab` does apart from the process: run the experiment with progress callbacks, then
-// turn the result into the summary table, the JSON document and the CSV rows. Kept free of process
+// turn the result into the summary table (the JSON and CSV formats live in src/engine/lab/report.ts). Kept free of process
 // globals so that tests run it in-process.
 import type { Backend } from '../engine/backend/backend.ts';
-import { runExperiment, type ExperimentConfig, type ExperimentResult, type ResolvedConfig, type RunResult } from '../engine/lab/runner.ts';
-import type { OptimizerId, ParamValue } from '../engine/optim/schema.ts';
-
-export interface LabRunJson {
-  optimizer: OptimizerId;
-  label: string;
-  hyper: Record<string, ParamValue>;
-  history: RunResult['history'];
-  stepsToTarget: number | null;
-  timeToTargetMs: number | null;
-  /** Total ms per phase over the run's steps. */
-  phaseMs: Record<string, number>;
-  stepsCompleted: number;
-  /** Why the run stopped early (divergence, a numerical failure); null when it finished. */
-  error: string | null;
-}
-
-export interface LabJson {
-  config: ResolvedConfig;
-  device: { backend: string; summary: string; fallbackReason: string | null };
-  parameterCount: number;
-  runs: LabRunJson[];
-}
+import { runExperiment, type ExperimentConfig, type ExperimentResult } from '../engine/lab/runner.ts';
+import { firstOrderBaseline } from '../engine/lab/report.ts';
 
 /** Run the experiment; onProgress(stepsDone, totalSteps) after every interleaved step. */
 export async function runLab(
@@ -37,42 +16,6 @@ export async function runLab(
   });
 }
 
-export function labJson(result: ExperimentResult, backend: Backend): LabJson {
-  return {
-    config: result.config,
-    device: { backend: backend.name, summary: backend.info.summary, fallbackReason: backend.info.fallbackReason ?? null },
-    parameterCount: result.parameterCount,
-    runs: result.runs.map((r) => ({
-      optimizer: r.optimizer,
-      label: r.label,
-      hyper: r.hyper,
-      history: r.history,
-      stepsToTarget: r.stepsToTarget,
-      timeToTargetMs: r.timeToTargetMs,
-      phaseMs: r.phaseMs,
-      stepsCompleted: r.stepsCompleted,
-      error: r.error ?? null,
-    })),
-  };
-}
-
-function csvField(text: string): string {
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-/** One row per (run, step): run,label,optimizer,step,trainLoss,valMetric,timeMs (valMetric empty when not evaluated). */
-export function labCsv(result: ExperimentResult): string {
-  const rows = ['run,label,optimizer,step,trainLoss,valMetric,timeMs'];
-  result.runs.forEach((r, run) => {
-    const h = r.history;
-    for (let i = 0; i < h.step.length; i++) {
-      const val = h.valMetric[i];
-      rows.push([run, csvField(r.label), r.optimizer, h.step[i], h.trainLoss[i], val === null ? '' : val, h.timeMs[i]].join(','));
-    }
-  });
-  return `${rows.join('\n')}\n`;
-}
-
 const DASH = '—';
 
 function lastValue(values: readonly (number | null)[]): number | null {
@@ -82,19 +25,6 @@ function lastValue(values: readonly (number | null)[]): number | null {
 
 function fixed(x: number | null | undefined, digits: number): string {
   return x === null || x === undefined || !Number.isFinite(x) ? DASH : x.toFixed(digits);
-}
-
-/**
- * The first-order baseline for the ratios: among the SGD and Adam runs that reached the target,
- * the fewest steps and (separately) the shortest time; null when none did.
- */
-export function firstOrderBaseline(runs: readonly RunResult[]): { steps: number; timeMs: number } | null {
-  const reached = runs.filter((r) => (r.optimizer === 'sgd' || r.optimizer === 'adam') && r.stepsToTarget !== null);
-  if (reached.length === 0) return null;
-  return {
-    steps: Math.min(...reached.map((r) => r.stepsToTarget as number)),
-    timeMs: Math.min(...reached.map((r) => r.timeToTargetMs as number)),
-  };
 }
 
 function ratio(value: number | null, base: number | undefined): string {

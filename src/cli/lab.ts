@@ -7,7 +7,9 @@ import { writeFileSync, writeSync } from 'node:fs';
 import { createBackend } from '../engine/backend/create-backend.ts';
 import { ExperimentConfigError } from '../engine/lab/runner.ts';
 import { LAB_USAGE, LabArgsError, listText, parseLabArgs, type LabRunArgs } from './lab-args.ts';
-import { labCsv, labJson, progressBar, runLab, summaryTable } from './lab-report.ts';
+import { deviceOf, labCsv, labJson } from '../engine/lab/report.ts';
+import { tuneExperiment, tuningTable, type TuneResult } from '../engine/lab/sweep.ts';
+import { progressBar, runLab, summaryTable } from './lab-report.ts';
 
 function fail(message: string, code: number): never {
   writeSync(2, `lab: ${message}\n`);
@@ -27,19 +29,36 @@ async function run(args: LabRunArgs): Promise<void> {
   const tty = process.stderr.isTTY === true;
   let shown = '';
   let shownTenth = -1;
-  const onProgress = (done: number, total: number) => {
+  let shownPhase = '';
+  const onProgress = (done: number, total: number, phase: string) => {
     const tenth = Math.floor((done * 10) / total);
-    if (!tty && tenth === shownTenth) return;
+    if (!tty && tenth === shownTenth && phase === shownPhase) return;
     shownTenth = tenth;
-    const bar = progressBar(done, total);
+    shownPhase = phase;
+    const bar = `${progressBar(done, total)}  ${phase}`;
     if (bar === shown) return;
     shown = bar;
     writeSync(2, tty ? `\r${bar}` : `${bar}\n`);
   };
   try {
     let result;
+    let tuning: TuneResult[] = [];
+    let config = args.config;
     try {
-      result = await runLab(backend, args.config, onProgress);
+      if (args.sweeps.length > 0) {
+        writeSync(2, `lab: tuning ${args.sweeps.map((a) => `${a.group}.${a.key}`).join(', ')}\n`);
+        ({ config, tuning } = await tuneExperiment(backend, args.config, args.sweeps, {
+          onProgress: ({ label, done, total, chunk, chunks }) =>
+            onProgress(done, total, `tuning ${label}${chunks > 1 ? ` (${chunk + 1}/${chunks})` : ''}`),
+        }));
+        if (shown && tty) writeSync(2, '\n');
+        shown = '';
+        shownTenth = -1;
+        await writeStdout(
+          `tuning (${args.config.target ? 'fewest steps to the target' : 'best final validation metric'}):\n${tuningTable(tuning)}\n\n`,
+        );
+      }
+      result = await runLab(backend, config, (done, total) => onProgress(done, total, 'comparison'));
     } catch (e) {
       // Problems only the loaded task can see (e.g. a batch larger than the training set).
       if (e instanceof ExperimentConfigError) fail(e.messages.join('\n'), 2);
@@ -47,7 +66,7 @@ async function run(args: LabRunArgs): Promise<void> {
     } finally {
       if (shown && tty) writeSync(2, '\n');
     }
-    if (args.json) writeFileSync(args.json, `${JSON.stringify(labJson(result, backend), null, 2)}\n`);
+    if (args.json) writeFileSync(args.json, `${JSON.stringify({ ...labJson(result, deviceOf(backend)), tuning }, null, 2)}\n`);
     if (args.csv) writeFileSync(args.csv, labCsv(result));
     await writeStdout(`${summaryTable(result)}\n`);
   } finally {

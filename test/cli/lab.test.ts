@@ -12,7 +12,8 @@ import type { ExperimentResult, RunResult } from '../../src/engine/lab/runner.ts
 import { TASK_IDS } from '../../src/engine/lab/tasks.ts';
 import { OPTIMIZER_IDS } from '../../src/engine/optim/schema.ts';
 import { LabArgsError, listText, parseLabArgs, type LabRunArgs } from '../../src/cli/lab-args.ts';
-import { firstOrderBaseline, labCsv, labJson, runLab, summaryTable } from '../../src/cli/lab-report.ts';
+import { runLab, summaryTable } from '../../src/cli/lab-report.ts';
+import { deviceOf, firstOrderBaseline, labCsv, labJson } from '../../src/engine/lab/report.ts';
 
 const cpu = new CpuBackend();
 const tmp = mkdtempSync(join(tmpdir(), 'lab-cli-'));
@@ -132,6 +133,20 @@ describe('parseLabArgs', () => {
     expect(errorOf([])).toMatch(/--task is required/);
   });
 
+  it('--sweep collects schema-checked axes for runs that exist', () => {
+    const args = runArgs(['--task', 'mlp-spirals', '--sweep', 'adam.lr=1e-3,1e-2', '--sweep', 'kfac-reduce.damping=0.01,0.1']);
+    expect(args.sweeps).toEqual([
+      { group: 'adam', key: 'lr', values: [1e-3, 1e-2] },
+      { group: 'kfac-reduce', key: 'damping', values: [0.01, 0.1] },
+    ]);
+    expect(runArgs(['--task', 'mlp-spirals']).sweeps).toEqual([]);
+    expect(errorOf(['--task', 'mlp-spirals', '--optimizers', 'sgd', '--sweep', 'adam.lr=1e-3,1e-2'])).toMatch(
+      /^--sweep adam\.lr=1e-3,1e-2: adam is not among the runs \(sgd\)/,
+    );
+    expect(errorOf(['--task', 'mlp-spirals', '--sweep', 'adam.lr=1e-3,oops'])).toMatch(/^--sweep /);
+    expect(errorOf(['--task', 'mlp-spirals', '--sweep', 'adam.lr=1e-3', '--sweep', 'adam.lr=1e-2'])).toMatch(/given twice/);
+  });
+
   it('an unknown task lists the tasks', () => {
     const message = errorOf(['--task', 'resnet']);
     expect(message).toMatch(/--task: unknown task "resnet"/);
@@ -167,7 +182,7 @@ describe('reports', () => {
     });
     expect(progress).toEqual([1, 2, 3, 4, 5]);
 
-    const doc = JSON.parse(JSON.stringify(labJson(result, cpu)));
+    const doc = JSON.parse(JSON.stringify(labJson(result, deviceOf(cpu))));
     expect(Object.keys(doc).sort()).toEqual(['config', 'device', 'parameterCount', 'runs']);
     expect(doc.config).toMatchObject({ task: 'mlp-spirals', steps: 5, evalInterval: 2, target: { metric: 'valAccuracy', value: 0 } });
     expect(doc.device).toEqual({ backend: 'cpu', summary: cpu.info.summary, fallbackReason: null });
@@ -235,14 +250,47 @@ describe('reports', () => {
   });
 });
 
+describe('a short CLI run per preset (CPU backend, in process)', () => {
+  for (const id of TASK_IDS) {
+    it(`${id}: every preset run finishes 2 steps and appears in the table and the JSON`, async () => {
+      const args = runArgs(['--task', id, '--steps', '2', '--eval-interval', '2', '--backend', 'cpu']);
+      const result = await runLab(cpu, args.config);
+      const doc = labJson(result, deviceOf(cpu));
+      expect(doc.runs.map((r) => r.optimizer)).toEqual(['sgd', 'adam', 'kfac-expand', 'kfac-reduce']);
+      for (const run of doc.runs) {
+        expect(run.error, run.label).toBeNull();
+        expect(run.history.step).toEqual([1, 2]);
+        expect(run.history.trainLoss.every(Number.isFinite)).toBe(true);
+      }
+      const table = summaryTable(result);
+      for (const run of doc.runs) expect(table).toMatch(new RegExp(`^${run.label} `, 'm'));
+    }, 60_000);
+  }
+});
+
 describe('process', () => {
   const npm = (args: string[]) => spawnSync('npm', ['run', '-s', 'lab', '--', ...args], { encoding: 'utf8', timeout: 60_000 });
 
   it('a valid run exits 0, prints the table and writes the JSON file', () => {
     const out = join(tmp, 'out.json');
-    const r = npm(['--task', 'mlp-spirals', '--optimizers', 'sgd,kfac-reduce', '--steps', '5', '--backend', 'cpu', '--json', out]);
+    const r = npm([
+      '--task',
+      'mlp-spirals',
+      '--optimizers',
+      'sgd,kfac-reduce',
+      '--steps',
+      '5',
+      '--backend',
+      'cpu',
+      '--sweep',
+      'sgd.lr=0.05,0.2',
+      '--json',
+      out,
+    ]);
     expect(r.stderr).toContain('5/5 steps');
     expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^tuning \(/m);
+    expect(r.stdout).toMatch(/^SGD: tuned lr=0\.(05|2)$/m);
     expect(r.stdout).toMatch(/^SGD /m);
     expect(r.stdout).toMatch(/^K-FAC-reduce /m);
     const doc = JSON.parse(readFileSync(out, 'utf8'));
@@ -250,6 +298,9 @@ describe('process', () => {
     expect(doc.device.backend).toBe('cpu');
     expect(doc.runs.map((run: { optimizer: string }) => run.optimizer)).toEqual(['sgd', 'kfac-reduce']);
     for (const run of doc.runs) expect(run.history.step).toEqual([1, 2, 3, 4, 5]);
+    expect(doc.tuning).toHaveLength(1);
+    expect(doc.tuning[0].trials).toHaveLength(2);
+    expect(doc.runs[0].hyper.lr).toBe(doc.tuning[0].best.lr);
   }, 60_000);
 
   it('bad arguments exit 2 with a message naming the flag', () => {

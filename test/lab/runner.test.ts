@@ -244,6 +244,17 @@ describe('steps to target', () => {
       expect(run.timeToTargetMs).toBeNull();
     }
   });
+
+  it('stopAtTarget ends a run at its target while the others go on', async () => {
+    // Target 0 is reached at the first evaluation (step 2) by every run; target 1 never.
+    const result = await runExperiment(cpu, spirals({ steps: 6, target: { metric: 'valAccuracy', value: 0 } }), { stopAtTarget: true });
+    for (const run of result.runs) {
+      expect(run.stepsCompleted).toBe(2);
+      expect(run.stepsToTarget).toBe(2);
+    }
+    const missed = await runExperiment(cpu, spirals({ steps: 6, target: { metric: 'valAccuracy', value: 1 } }), { stopAtTarget: true });
+    for (const run of missed.runs) expect(run.stepsCompleted).toBe(6);
+  });
 });
 
 describe('control', () => {
@@ -289,6 +300,33 @@ describe('control', () => {
     expect(result.stopped).toBe(false);
     expect(result.runs[0].stepsCompleted).toBe(5);
     expect(stepTimes[2]).toBeGreaterThanOrEqual(resumedAt);
+  });
+
+  it('stepOnce() lets exactly one interleaved step through while paused', async () => {
+    const controller = new ExperimentController();
+    const seen: number[] = [];
+    const done = runExperiment(cpu, spirals({ steps: 6 }), {
+      controller,
+      onMetrics: (points) => {
+        seen.push(points[0].step);
+        if (points[0].step === 1) controller.pause();
+      },
+    });
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 40));
+    await settle();
+    expect(seen).toEqual([1]);
+    controller.stepOnce();
+    await settle();
+    expect(seen).toEqual([1, 2]);
+    controller.stepOnce();
+    controller.stepOnce();
+    await settle();
+    expect(seen).toEqual([1, 2, 3, 4]);
+    expect(controller.paused).toBe(true);
+    controller.resume();
+    const result = await done;
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(result.runs[0].stepsCompleted).toBe(6);
   });
 });
 

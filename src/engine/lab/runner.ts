@@ -264,10 +264,12 @@ export function reachTarget(history: RunHistory, target: number): { steps: numbe
 
 // ---- control --------------------------------------------------------------------------------------
 
-/** Pause, resume and stop a running experiment (between interleaved steps). */
+/** Pause, resume, single-step and stop a running experiment (between interleaved steps). */
 export class ExperimentController {
   private pausedFlag = false;
   private stoppedFlag = false;
+  /** Interleaved steps allowed while paused (stepOnce). */
+  private pendingSteps = 0;
   private wake: (() => void) | null = null;
 
   get paused(): boolean {
@@ -292,16 +294,27 @@ export class ExperimentController {
     this.release();
   }
 
-  /** Resolves at once unless paused; then when resumed or stopped. */
+  /** While paused: let exactly one more interleaved step (every run's next step) through. */
+  stepOnce(): void {
+    if (!this.pausedFlag) return;
+    this.pendingSteps++;
+    this.release();
+  }
+
+  /** Resolves at once unless paused; then when resumed, stopped or single-stepped. */
   waitWhilePaused(): Promise<void> {
     if (!this.pausedFlag || this.stoppedFlag) return Promise.resolve();
-    return new Promise((resolve) => {
+    if (this.pendingSteps > 0) {
+      this.pendingSteps--;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
       const previous = this.wake;
       this.wake = () => {
         previous?.();
         resolve();
       };
-    });
+    }).then(() => this.waitWhilePaused());
   }
 
   private release(): void {
@@ -322,6 +335,8 @@ export interface RunOptions {
   phaseTiming?: boolean;
   /** Keep each step's batch indices in the results (for fairness checks). */
   recordBatchIndices?: boolean;
+  /** End each run as soon as it reaches the target (tuning sweeps and the reproduction benchmark need nothing after it). */
+  stopAtTarget?: boolean;
 }
 
 // ---- the experiment -------------------------------------------------------------------------------
@@ -508,6 +523,7 @@ export class Experiment {
     if (target && valMetric !== undefined && r.stepsToTarget === null && valMetric >= target.value) {
       r.stepsToTarget = steps;
       r.timeToTargetMs = state.elapsedMs;
+      if (this.options.stopAtTarget) this.finish(state);
     }
     if (steps === this.config.steps) this.finish(state);
     return { run: state.index, step: steps, trainLoss: loss, valMetric, elapsedMs: state.elapsedMs, phaseMs };
