@@ -8,7 +8,7 @@
 // target. Results: bench/results/reproduce.json (everything, written after each task) and
 // bench/results/reproduce.md (the tables).
 //
-// Usage: npm run bench -- reproduce [--backend cpu|webgpu] [--tasks gcn-node,vit-mnist,...] [--seeds 1,2,3]
+// Usage: npm run bench -- reproduce [--backend cpu|webgpu] [--tasks gcn-node,vit-mnist,...] [--seeds 1,2,3] [--report-only]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createBackend } from '../src/engine/backend/create-backend.ts';
@@ -271,6 +271,16 @@ export function markdownReport(device: LabDevice, results: TaskResult[], started
 
 export async function runReproduceBench(args: string[]): Promise<void> {
   const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  if (args.includes('--report-only')) {
+    // Re-render the markdown from the JSON of an earlier run (e.g. after a change to the report).
+    const saved = JSON.parse(readFileSync('bench/results/reproduce.json', 'utf8')) as {
+      device: LabDevice;
+      started: string;
+      tasks: TaskResult[];
+    };
+    writeFileSync('bench/results/reproduce.md', markdownReport(saved.device, saved.tasks, saved.started));
+    return;
+  }
   const which = flag('--backend') ?? 'cpu';
   if (which !== 'webgpu' && which !== 'cpu') throw new Error(`--backend: expected webgpu or cpu, got ${which}`);
   const taskList = flag('--tasks')?.split(',') ?? PLANS.map((p) => p.task);

@@ -33,6 +33,14 @@ export async function waitForSelfCheck(page: Page, run?: number): Promise<LabSna
   return labState(page);
 }
 
+/** Opens the page and its diagnostics section (the page's own WebGPU status and the self-check, which starts on opening). */
+export async function gotoDiagnostics(page: Page, url = '/'): Promise<LabSnapshot> {
+  await page.goto(url);
+  const state = await waitForStatus(page);
+  await page.getByTestId('diagnostics').locator('summary').click();
+  return state;
+}
+
 export const test = base.extend<{ consoleErrors: string[] }>({
   consoleErrors: [
     async ({ page }, use) => {

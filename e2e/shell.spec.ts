@@ -1,21 +1,21 @@
-// The app shell: WebGPU status, its failure cases, and the matmul self-check on both backends.
-import { expect, labState, test, waitForSelfCheck, waitForStatus } from './fixtures.ts';
+// The page's diagnostics: WebGPU status, its failure cases, and the matmul self-check on both backends.
+import { expect, gotoDiagnostics, labState, test, waitForSelfCheck, waitForStatus } from './fixtures.ts';
 
 test.describe('with software WebGPU', { tag: '@webgpu-on' }, () => {
   test('loads with its title, headings and description', async ({ page }) => {
-    await page.goto('/');
+    await gotoDiagnostics(page);
     await expect(page).toHaveTitle('kfac-lab');
     await expect(page.getByRole('heading', { level: 1, name: 'kfac-lab' })).toBeVisible();
     await expect(page.getByRole('heading', { level: 2, name: 'WebGPU status' })).toBeVisible();
     await expect(page.getByRole('heading', { level: 2, name: 'Self-check' })).toBeVisible();
     await expect(page.getByText(/K-FAC-expand and K-FAC-reduce/)).toBeVisible();
-    await expect(page.getByRole('status')).toHaveAttribute('aria-live', 'polite');
-    // Let the start-up self-check finish too, so console errors from it are caught here.
+    await expect(page.getByTestId('live-status')).toHaveAttribute('aria-live', 'polite');
+    // Let the self-check finish too, so console errors from it are caught here.
     await waitForSelfCheck(page);
   });
 
   test('shows the SwiftShader adapter and its limits', async ({ page }) => {
-    await page.goto('/');
+    await gotoDiagnostics(page);
     const state = await waitForStatus(page);
     expect(state.status).toBe('webgpu');
     if (state.gpu.state !== 'webgpu') throw new Error('unreachable');
@@ -35,7 +35,7 @@ test.describe('with software WebGPU', { tag: '@webgpu-on' }, () => {
   });
 
   test('the self-check passes on the CPU and WebGPU backends', async ({ page }) => {
-    await page.goto('/');
+    await gotoDiagnostics(page);
     const { selfCheck, gpuErrors } = await waitForSelfCheck(page);
     for (const c of selfCheck.cases) {
       console.log(
@@ -59,7 +59,7 @@ test.describe('with software WebGPU', { tag: '@webgpu-on' }, () => {
   });
 
   test('"Run self-check" reruns it from the keyboard', async ({ page }) => {
-    await page.goto('/');
+    await gotoDiagnostics(page);
     const first = await waitForSelfCheck(page);
     const button = page.getByRole('button', { name: 'Run self-check' });
     await button.focus();
@@ -72,14 +72,14 @@ test.describe('with software WebGPU', { tag: '@webgpu-on' }, () => {
   });
 
   test('a lost device is reported, the CPU carries on, and WebGPU can be retried', async ({ page }) => {
-    await page.goto('/');
+    await gotoDiagnostics(page);
     await waitForSelfCheck(page);
     expect(await page.evaluate(() => window.__lab!.simulateDeviceLoss())).toBe(true);
     await expect.poll(async () => (await labState(page)).status).toBe('device-lost');
     const panel = page.getByTestId('gpu-status');
     await expect(panel.getByRole('heading', { name: 'The WebGPU device was lost' })).toBeVisible();
     await expect(page.getByTestId('cpu-fallback-note')).toContainText('CPU backend');
-    await expect(page.getByRole('status')).toContainText('device was lost');
+    await expect(page.getByTestId('live-status')).toContainText('device was lost');
 
     const before = (await labState(page)).selfCheck.run;
     await page.getByRole('button', { name: 'Run self-check' }).click();
@@ -96,7 +96,7 @@ test.describe('with software WebGPU', { tag: '@webgpu-on' }, () => {
 
   test('fits a narrow screen', async ({ page }) => {
     await page.setViewportSize({ width: 360, height: 740 });
-    await page.goto('/');
+    await gotoDiagnostics(page);
     await waitForSelfCheck(page);
     // Wide tables scroll inside their own region; the page itself never scrolls sideways.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -110,7 +110,7 @@ test.describe('with software WebGPU', { tag: '@webgpu-on' }, () => {
 
 test.describe('without WebGPU', { tag: '@webgpu-off' }, () => {
   test('no adapter: explains why, falls back to the CPU, and the CPU self-check runs', async ({ page }) => {
-    await page.goto('/');
+    await gotoDiagnostics(page);
     const state = await waitForStatus(page);
     expect(state.status).toBe('cpu-fallback');
     expect(state.gpu.state === 'cpu-fallback' && state.gpu.kind).toBe('no-adapter');
@@ -118,7 +118,7 @@ test.describe('without WebGPU', { tag: '@webgpu-off' }, () => {
     await expect(panel.getByRole('heading', { name: /offered no GPU adapter/ })).toBeVisible();
     await expect(panel.getByRole('heading', { name: 'What to do' })).toBeVisible();
     await expect(page.getByTestId('cpu-fallback-note')).toContainText('CPU backend');
-    await expect(page.getByRole('button', { name: 'Try WebGPU again' })).toBeVisible();
+    await expect(panel.getByRole('button', { name: 'Try WebGPU again' })).toBeVisible();
 
     const { selfCheck } = await waitForSelfCheck(page);
     expect(selfCheck.backends).toEqual(['cpu']);
@@ -136,7 +136,7 @@ test.describe('without WebGPU', { tag: '@webgpu-off' }, () => {
     await page.addInitScript(() => {
       delete (Navigator.prototype as { gpu?: unknown }).gpu;
     });
-    await page.goto('/');
+    await gotoDiagnostics(page);
     const state = await waitForStatus(page);
     expect(state.gpu.state === 'cpu-fallback' && state.gpu.kind).toBe('no-navigator-gpu');
     await expect(page.getByTestId('gpu-status').getByRole('heading', { name: /navigator\.gpu is missing/ })).toBeVisible();

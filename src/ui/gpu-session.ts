@@ -2,9 +2,10 @@
 // Turns every way WebGPU can be missing into a status the UI explains (specs/LAB-UX.md,
 // "WebGPU availability"). Framework-free, so it can move into the engine worker later.
 import type { AdapterDescription } from '../engine/backend/backend.ts';
-import { requestWebGPU, WebGPUUnavailableError, type WebGPUUnavailableKind } from '../engine/backend/create-backend.ts';
+import { requestWebGPU, type WebGPUUnavailableKind } from '../engine/backend/create-backend.ts';
 import { CpuBackend } from '../engine/backend/cpu/cpu-backend.ts';
 import type { WebGPUBackend } from '../engine/backend/webgpu/webgpu-backend.ts';
+import { classifyWebGPUFailure } from '../worker/gpu-status.ts';
 
 export type GpuStatus =
   | { state: 'probing' }
@@ -37,10 +38,7 @@ export async function openGpuSession(events: GpuSessionEvents): Promise<GpuSessi
   try {
     webgpu = await requestWebGPU();
   } catch (e) {
-    const status: GpuStatus =
-      e instanceof WebGPUUnavailableError
-        ? { state: 'cpu-fallback', kind: e.kind, reason: e.reason }
-        : { state: 'cpu-fallback', kind: 'unexpected', reason: e instanceof Error ? e.message : String(e) };
+    const status: GpuStatus = { state: 'cpu-fallback', ...classifyWebGPUFailure(e) };
     return { cpu: new CpuBackend(status.reason), webgpu: null, status };
   }
   const { summary, adapter, limits } = webgpu.info;

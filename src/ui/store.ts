@@ -66,12 +66,12 @@ export const useLab = create<LabState>()((set, get) => {
     selfCheck: { state: 'idle', run: 0, cases: [], total: SELF_CHECK_CASES.length, backends: [], passed: null, summary: '' },
     announcement: '',
 
-    // Idempotent: React's StrictMode runs effects twice in development.
+    // Idempotent: React's StrictMode runs effects twice in development. The self-check runs when
+    // the diagnostics are opened (it computes on the main thread, which training must not share).
     async start() {
       if (started) return;
       started = true;
       await open();
-      await get().runSelfCheck();
     },
 
     async retryWebGPU() {

@@ -1,10 +1,52 @@
-// window.__lab: a read-only view of the shell's state for the Playwright tests (e2e/), so they assert
-// on numbers rather than pixels. Also handy in the browser console.
+// window.__lab: a read-only view of the app's state for the Playwright tests (e2e/), so they assert
+// on numbers rather than pixels, plus the lab's actions. Also handy in the browser console.
+import type { ExperimentConfig } from '../engine/lab/runner.ts';
+import type { BackendReport, LabStatus } from '../worker/protocol.ts';
 import type { GpuState, GpuStatus } from './gpu-session.ts';
+import { metricSeries, useLabUi, type LabMessage, type RunProgress } from './lab/store.ts';
 import { useLab, type LabState, type SelfCheckState } from './store.ts';
 
+export interface RunHistoryView {
+  label: string;
+  optimizer: string;
+  step: number[];
+  trainLoss: number[];
+  valStep: number[];
+  valMetric: number[];
+  timeMs: number[];
+}
+
+export interface LongTaskRecord {
+  start: number;
+  duration: number;
+}
+
+export interface LabExperimentHook {
+  readonly status: LabStatus;
+  readonly backend: BackendReport | null;
+  readonly config: ExperimentConfig;
+  readonly urlErrors: string[];
+  readonly progress: RunProgress[];
+  readonly messages: LabMessage[];
+  readonly restored: boolean;
+  readonly hasResult: boolean;
+  readonly curvatureStep: number | null;
+  histories(): RunHistoryView[];
+  /** Points per trace drawn by each plotly chart, by the figure's id. */
+  chartPoints(): Record<string, number[]>;
+  /** Main-thread long tasks (PerformanceObserver 'longtask') since the page loaded. */
+  longTasks(): LongTaskRecord[];
+  setConfig(config: ExperimentConfig): void;
+  start(): void;
+  pause(): void;
+  resume(): void;
+  step(): void;
+  reset(): void;
+  loseDevice(): void;
+}
+
 export interface LabTestHook {
-  /** 'probing' | 'webgpu' | 'cpu-fallback' | 'device-lost' */
+  /** 'probing' | 'webgpu' | 'cpu-fallback' | 'device-lost' (the page's own WebGPU probe) */
   readonly status: GpuState;
   /** The full status: adapter and limits, or the failure kind and reason. */
   readonly gpu: GpuStatus;
@@ -12,8 +54,10 @@ export interface LabTestHook {
   readonly selfCheck: SelfCheckState;
   runSelfCheck(): Promise<void>;
   retryWebGPU(): Promise<void>;
-  /** Destroys the WebGPU device as if the GPU had reset; false when there is no live device. */
+  /** Destroys the page's WebGPU device as if the GPU had reset; false when there is no live device. */
   simulateDeviceLoss(): boolean;
+  /** The training lab (its worker's state). */
+  readonly lab: LabExperimentHook;
 }
 
 declare global {
@@ -22,7 +66,81 @@ declare global {
   }
 }
 
+const longTasks: LongTaskRecord[] = [];
+
+function observeLongTasks(): void {
+  if (typeof PerformanceObserver === 'undefined' || !PerformanceObserver.supportedEntryTypes?.includes('longtask')) return;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) longTasks.push({ start: entry.startTime, duration: entry.duration });
+  }).observe({ type: 'longtask', buffered: true });
+}
+
+interface PlotlyDiv extends HTMLElement {
+  data?: { x?: ArrayLike<unknown> }[];
+}
+
+const lab: LabExperimentHook = {
+  get status() {
+    return useLabUi.getState().status;
+  },
+  get backend() {
+    return useLabUi.getState().backend;
+  },
+  get config() {
+    return useLabUi.getState().config;
+  },
+  get urlErrors() {
+    return useLabUi.getState().urlErrors;
+  },
+  get progress() {
+    return useLabUi.getState().progress;
+  },
+  get messages() {
+    return useLabUi.getState().messages;
+  },
+  get restored() {
+    return useLabUi.getState().restored !== null;
+  },
+  get hasResult() {
+    return useLabUi.getState().result !== null;
+  },
+  get curvatureStep() {
+    return useLabUi.getState().curvature?.step ?? null;
+  },
+  histories() {
+    return metricSeries.runs.map((meta, i) => {
+      const s = metricSeries.series(i);
+      return {
+        label: meta.label,
+        optimizer: meta.optimizer,
+        step: [...s.step],
+        trainLoss: [...s.trainLoss],
+        valStep: [...s.valStep],
+        valMetric: [...s.valMetric],
+        timeMs: [...s.timeMs],
+      };
+    });
+  },
+  chartPoints() {
+    const out: Record<string, number[]> = {};
+    for (const figure of document.querySelectorAll('figure[id]')) {
+      const plot = figure.querySelector<PlotlyDiv>('.js-plotly-plot');
+      if (plot?.data) out[figure.id] = plot.data.map((trace) => trace.x?.length ?? 0);
+    }
+    return out;
+  },
+  longTasks: () => [...longTasks],
+  setConfig: (config) => useLabUi.getState().setConfig(config),
+  start: () => useLabUi.getState().start(),
+  pause: () => useLabUi.getState().pause(),
+  resume: () => useLabUi.getState().resume(),
+  step: () => useLabUi.getState().step(),
+  reset: () => useLabUi.getState().reset(),
+  loseDevice: () => useLabUi.getState().simulateDeviceLoss(),
+};
+
 export function installTestHook(): void {
+  observeLongTasks();
   window.__lab = {
     get status() {
       return useLab.getState().gpu.state;
@@ -39,5 +157,6 @@ export function installTestHook(): void {
     runSelfCheck: () => useLab.getState().runSelfCheck(),
     retryWebGPU: () => useLab.getState().retryWebGPU(),
     simulateDeviceLoss: () => useLab.getState().simulateDeviceLoss(),
+    lab,
   };
 }

@@ -423,6 +423,11 @@ export class Experiment {
     return this.states.map((s) => s.model);
   }
 
+  /** The runs' optimizers in config order, for reading only (the lab's curvature panel reads K-FAC factors). */
+  get optimizers(): readonly Optimizer[] {
+    return this.states.map((s) => s.optimizer);
+  }
+
   get task(): TaskDefinition {
     return TASKS[this.config.task];
   }

@@ -1,0 +1,79 @@
+// Results as files the user keeps: the lab JSON (config, device, every run's history) and the CSV
+// of (run, step) rows, in the same formats as the CLI (src/engine/lab/report.ts).
+import { labCsv, labJson, type LabDevice, type LabJson } from '../../engine/lab/report.ts';
+import type { ExperimentResult } from '../../engine/lab/runner.ts';
+
+/** A file-name-safe UTC timestamp: 2026-11-28T00-50-26Z (no colons, which Windows refuses). */
+export function fileTimestamp(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/:/g, '-');
+}
+
+/** kfac-lab-<task>-<timestamp>.<ext>; the task is reduced to [a-z0-9-] (saved data may be anything). */
+export function labFilename(task: string, ext: 'json' | 'csv', date: Date = new Date()): string {
+  const safeTask =
+    task
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'experiment';
+  return `kfac-lab-${safeTask}-${fileTimestamp(date)}.${ext}`;
+}
+
+/** The JSON document of a finished (or stopped) experiment, from the worker's 'done' result and its backend. */
+export function buildLabJson(result: ExperimentResult, device: LabDevice): LabJson {
+  return labJson(result, device);
+}
+
+/** The experiment result behind a saved lab JSON, e.g. to export the CSV of results restored after a reload. */
+export function resultOfLabJson(doc: LabJson): ExperimentResult {
+  return {
+    config: doc.config,
+    parameterCount: doc.parameterCount,
+    runs: doc.runs.map((r) => ({
+      optimizer: r.optimizer,
+      label: r.label,
+      hyper: r.hyper,
+      history: r.history,
+      stepsToTarget: r.stepsToTarget,
+      timeToTargetMs: r.timeToTargetMs,
+      phaseMs: r.phaseMs,
+      stepsCompleted: r.stepsCompleted,
+      ...(r.error === null ? {} : { error: r.error }),
+    })),
+    // The JSON does not record it; nothing downstream (labCsv) reads it.
+    stopped: false,
+  };
+}
+
+/** Save text as a file through a temporary object URL and <a download> (browser only). */
+export function downloadText(filename: string, text: string, mime: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: mime }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = filename;
+  link.style.display = 'none';
+  document.body.append(link);
+  try {
+    link.click();
+  } finally {
+    link.remove();
+    // Revoking at once can cancel the download in some browsers (Firefox); a second later it has started.
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+}
+
+/** JSON.stringify writes NaN and ±Infinity (a diverged loss) as null: the JSON says null there. */
+export function labJsonText(doc: LabJson): string {
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+export function exportJson(doc: LabJson, date: Date = new Date()): void {
+  downloadText(labFilename(doc.config.task, 'json', date), labJsonText(doc), 'application/json');
+}
+
+export function exportCsv(result: ExperimentResult, date: Date = new Date()): void {
+  downloadText(labFilename(result.config.task, 'csv', date), labCsv(result), 'text/csv');
+}

@@ -1,0 +1,56 @@
+// Opening the lab's backend: WebGPU when it can be had, else the CPU backend with the failure kind
+// the UI explains (specs/LAB-UX.md, "WebGPU availability"). Framework-free: the lab worker and the
+// page shell (src/ui/gpu-session.ts) share the classification.
+import type { Backend } from '../engine/backend/backend.ts';
+import { requestWebGPU, WebGPUUnavailableError } from '../engine/backend/create-backend.ts';
+import { CpuBackend } from '../engine/backend/cpu/cpu-backend.ts';
+import type { WebGPUBackend } from '../engine/backend/webgpu/webgpu-backend.ts';
+import { deviceOf } from '../engine/lab/report.ts';
+import type { BackendFailureKind, BackendPreference, BackendReport } from './protocol.ts';
+
+export interface WebGPUFailure {
+  kind: Extract<
+    BackendFailureKind,
+    'no-navigator-gpu' | 'insecure-context' | 'no-node-gpu' | 'no-adapter' | 'request-device-failed' | 'unexpected'
+  >;
+  reason: string;
+}
+
+/** Which way requesting WebGPU failed; anything but WebGPUUnavailableError is 'unexpected'. */
+export function classifyWebGPUFailure(error: unknown): WebGPUFailure {
+  if (error instanceof WebGPUUnavailableError) return { kind: error.kind, reason: error.reason };
+  return { kind: 'unexpected', reason: error instanceof Error ? error.message : String(error) };
+}
+
+export interface OpenedBackend {
+  backend: Backend;
+  report: BackendReport;
+}
+
+/** Opens a backend for the lab session; injectable so tests can hand in their own. */
+export type BackendOpener = (prefer: BackendPreference) => Promise<OpenedBackend>;
+
+export function reportFor(backend: Backend, failureKind: BackendFailureKind | null): BackendReport {
+  return { device: deviceOf(backend), webgpu: backend.name === 'webgpu', failureKind };
+}
+
+/** The CPU backend, chosen or as the fallback for `failure`. */
+export function cpuBackend(failure: { kind: BackendFailureKind; reason: string } | null): OpenedBackend {
+  const backend = failure && failure.kind !== 'chosen-cpu' ? new CpuBackend(failure.reason) : new CpuBackend();
+  return { backend, report: reportFor(backend, failure?.kind ?? 'chosen-cpu') };
+}
+
+export const openLabBackend: BackendOpener = async (prefer) => {
+  if (prefer === 'cpu') return cpuBackend(null);
+  try {
+    const backend = await requestWebGPU();
+    return { backend, report: reportFor(backend, null) };
+  } catch (e) {
+    return cpuBackend(classifyWebGPUFailure(e));
+  }
+};
+
+/** The WebGPU backend behind a Backend, or null for the CPU. */
+export function asWebGPU(backend: Backend | null): WebGPUBackend | null {
+  return backend && backend.name === 'webgpu' && 'device' in backend ? (backend as WebGPUBackend) : null;
+}

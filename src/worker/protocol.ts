@@ -1,0 +1,162 @@
+// The typed messages between the page and the lab worker (src/worker/lab-worker.ts): commands in,
+// events out. Metric points travel as columns of typed arrays whose buffers are transferred, so a
+// batch of hundreds of points costs one structured clone of a few small objects.
+import type { ExperimentConfig, ExperimentResult, MetricPoint, ResolvedConfig, RunResult } from '../engine/lab/runner.ts';
+import type { LabDevice } from '../engine/lab/report.ts';
+import type { OptimizerId } from '../engine/optim/schema.ts';
+import type { CurvatureSnapshot } from '../engine/curvature/snapshot.ts';
+
+export type BackendPreference = 'webgpu' | 'cpu';
+export type LabStatus = 'idle' | 'preparing' | 'running' | 'paused' | 'done';
+
+export type LabCommand =
+  /** (Re)open the worker's backend; answered by 'backend'. Refused while an experiment runs. */
+  | { type: 'open'; prefer: BackendPreference }
+  | { type: 'start'; config: ExperimentConfig; paused?: boolean }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  /** One interleaved step (every live run's next step); only while paused, ignored otherwise. */
+  | { type: 'step' }
+  /** Stop, dispose, back to 'idle'. */
+  | { type: 'reset' }
+  /** What the curvature panel shows: layer null = the run's first K-FAC layer; every = refresh interval in steps. */
+  | { type: 'curvature'; run: number; layer: string | null; every: number }
+  /** Test hook: destroy the worker's WebGPU device as if the GPU had reset. */
+  | { type: 'lose-device' };
+
+export type LabCommandType = LabCommand['type'];
+
+/** Why WebGPU is not used: the shell's failure kinds (src/worker/gpu-status.ts). */
+export type BackendFailureKind =
+  | 'no-navigator-gpu'
+  | 'insecure-context'
+  | 'no-node-gpu'
+  | 'no-adapter'
+  | 'request-device-failed'
+  | 'device-lost'
+  | 'unexpected'
+  | 'chosen-cpu';
+
+export interface BackendReport {
+  /** { backend: 'webgpu' | 'cpu', summary, fallbackReason }. */
+  device: LabDevice;
+  /** false = CPU (fallback or chosen). */
+  webgpu: boolean;
+  /** Why WebGPU is not used; null when it is. */
+  failureKind: BackendFailureKind | null;
+}
+
+/** Columns, one entry per (run, step) point, in order; the typed arrays are transferred. */
+export interface MetricsBatch {
+  run: Int32Array;
+  step: Int32Array;
+  trainLoss: Float64Array;
+  /** NaN where the step was not evaluated. */
+  valMetric: Float64Array;
+  /** The run's own training time so far, ms. */
+  elapsedMs: Float64Array;
+}
+
+export interface StartedRun {
+  label: string;
+  optimizer: OptimizerId;
+}
+
+export type LabEvent =
+  | { type: 'backend'; report: BackendReport }
+  | { type: 'status'; status: LabStatus }
+  | {
+      type: 'started';
+      config: ResolvedConfig;
+      parameterCount: number;
+      runs: StartedRun[];
+      /** Run index → its K-FAC layer names, in the optimizer's order (K-FAC runs only). */
+      kfacLayers: Record<number, string[]>;
+    }
+  /** Flushed at most every ~50 ms (and at pause and end). */
+  | { type: 'metrics'; batch: MetricsBatch }
+  /** Per run: total ms per phase so far (sent with every metrics flush). */
+  | { type: 'phases'; totals: Record<string, number>[] }
+  /** History included; error set when the run diverged or failed. */
+  | { type: 'run-end'; run: number; result: RunResult }
+  | { type: 'curvature'; run: number; step: number; snapshot: CurvatureSnapshot }
+  /** When the experiment ends: finished, or stopped by reset or a lost device (then result.stopped). */
+  | { type: 'done'; result: ExperimentResult }
+  /** recovered: the interrupted runs went on (false: they were stopped; see their run-end errors). */
+  | { type: 'device-lost'; message: string; recovered: boolean }
+  /** Invalid config, failure to open a backend, unexpected exceptions. */
+  | { type: 'error'; messages: string[] };
+
+export type LabEventType = LabEvent['type'];
+
+/** Points as columns, plus the buffers to transfer with them. */
+export function packMetrics(points: readonly MetricPoint[]): { batch: MetricsBatch; transfer: Transferable[] } {
+  const n = points.length;
+  const batch: MetricsBatch = {
+    run: new Int32Array(n),
+    step: new Int32Array(n),
+    trainLoss: new Float64Array(n),
+    valMetric: new Float64Array(n),
+    elapsedMs: new Float64Array(n),
+  };
+  points.forEach((p, i) => {
+    batch.run[i] = p.run;
+    batch.step[i] = p.step;
+    batch.trainLoss[i] = p.trainLoss;
+    batch.valMetric[i] = p.valMetric ?? Number.NaN;
+    batch.elapsedMs[i] = p.elapsedMs;
+  });
+  return { batch, transfer: metricsTransferList(batch) };
+}
+
+export function metricsTransferList(batch: MetricsBatch): Transferable[] {
+  return [batch.run.buffer, batch.step.buffer, batch.trainLoss.buffer, batch.valMetric.buffer, batch.elapsedMs.buffer];
+}
+
+/** The points of a batch again (valMetric absent where NaN); for tests and simple consumers. */
+export function unpackMetrics(batch: MetricsBatch): MetricPoint[] {
+  const points: MetricPoint[] = [];
+  for (let i = 0; i < batch.run.length; i++) {
+    const valMetric = batch.valMetric[i];
+    points.push({
+      run: batch.run[i],
+      step: batch.step[i],
+      trainLoss: batch.trainLoss[i],
+      ...(Number.isNaN(valMetric) ? {} : { valMetric }),
+      elapsedMs: batch.elapsedMs[i],
+    });
+  }
+  return points;
+}
+
+const COMMAND_TYPES: readonly LabCommandType[] = ['open', 'start', 'pause', 'resume', 'step', 'reset', 'curvature', 'lose-device'];
+
+/**
+ * Checks a message's envelope (its type and the fields the worker reads); the config itself is
+ * validated by the runner. Returns a message naming what is wrong, or null.
+ */
+export function commandProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return `command: expected an object, got ${String(value)}`;
+  const command = value as Record<string, unknown>;
+  if (typeof command.type !== 'string' || !(COMMAND_TYPES as readonly string[]).includes(command.type)) {
+    return `command.type: unknown command ${JSON.stringify(command.type)} (known: ${COMMAND_TYPES.join(', ')})`;
+  }
+  switch (command.type) {
+    case 'open':
+      return command.prefer === 'webgpu' || command.prefer === 'cpu'
+        ? null
+        : `open.prefer: expected 'webgpu' or 'cpu', got ${JSON.stringify(command.prefer)}`;
+    case 'start':
+      if (command.paused !== undefined && typeof command.paused !== 'boolean') return 'start.paused: expected a boolean';
+      return null;
+    case 'curvature':
+      if (!Number.isInteger(command.run) || (command.run as number) < 0)
+        return `curvature.run: expected a run index, got ${String(command.run)}`;
+      if (command.layer !== null && typeof command.layer !== 'string') return 'curvature.layer: expected a layer name or null';
+      if (typeof command.every !== 'number' || !(command.every >= 1))
+        return `curvature.every: expected a number ≥ 1, got ${String(command.every)}`;
+      return null;
+    default:
+      return null;
+  }
+}
