@@ -1,6 +1,7 @@
 // File names and contents of the exports (the download itself needs a browser: e2e).
 import { describe, expect, it } from 'vitest';
-import { buildLabJson, fileTimestamp, labFilename, labJsonText, resultOfLabJson } from '../../src/ui/results/exports.ts';
+import { fileTimestamp, labFilename, labJsonText } from '../../src/ui/results/exports.ts';
+import { labJson as buildLabJson, resultOfLabJson } from '../../src/engine/lab/report.ts';
 import { labCsv, type LabDevice } from '../../src/engine/lab/report.ts';
 import { validateConfigOrThrow, type ExperimentResult } from '../../src/engine/lab/runner.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';

@@ -56,6 +56,17 @@ export function labJson(result: ExperimentResult, device: LabDevice): LabJson {
   };
 }
 
+/** The experiment result behind a lab JSON document (labJson's inverse), e.g. to export the CSV of restored results. */
+export function resultOfLabJson(doc: LabJson): ExperimentResult {
+  return {
+    config: doc.config,
+    parameterCount: doc.parameterCount,
+    runs: doc.runs.map(({ error, ...run }) => (error === null ? run : { ...run, error })),
+    // The JSON does not record it; nothing downstream (labCsv) reads it.
+    stopped: false,
+  };
+}
+
 function csvField(text: string): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

@@ -4,7 +4,7 @@ import type { Annotation, Dash, Data, Layout, ScatterData, Shape } from 'plotly.
 import { formatPercent, formatValue, lastRows, type DataTable } from './data-table.ts';
 import type { RunMeta, RunSeries } from './metric-series.ts';
 import { runStyle, runSymbol } from './palette.ts';
-import { GRID_COLOR, PLOT_THEME, plotlyText, shortLabel, type PlotFigure } from './plotly-text.ts';
+import { GRID_COLOR, horizontalLine, PLOT_THEME, plotlyText, shortLabel, type PlotFigure } from './plotly-text.ts';
 import { debiasedEma } from './smoothing.ts';
 
 export type MetricName = 'trainLoss' | 'valMetric';
@@ -239,23 +239,17 @@ export function buildMetricFigure(source: SeriesSource, options: MetricFigureOpt
   }
   const shapes: Partial<Shape>[] = [];
   if (options.target !== null && options.target !== undefined && Number.isFinite(options.target)) {
-    // Shapes, unlike annotations, take data values on a log axis.
-    shapes.push({
-      type: 'line',
-      xref: 'paper',
-      x0: 0,
-      x1: 1,
-      yref: 'y',
-      y0: options.target,
-      y1: options.target,
-      line: { color: '#57606a', width: 1, dash: 'dot' },
-      label: {
-        text: `target ${info.percent ? formatPercent(options.target) : formatValue(options.target)}`,
-        textposition: 'start',
-        yanchor: 'bottom',
-        font: { color: '#57606a', size: 11 },
-      },
-    });
+    shapes.push(
+      horizontalLine(
+        options.target,
+        { color: '#57606a', width: 1, dash: 'dot' },
+        {
+          text: `target ${info.percent ? formatPercent(options.target) : formatValue(options.target)}`,
+          textposition: 'start',
+          font: { color: '#57606a', size: 11 },
+        },
+      ),
+    );
   }
 
   const revision = options.revision ?? 0;

@@ -4,7 +4,7 @@ import type { Data, Layout, Shape } from 'plotly.js-dist-min';
 import type { CurvatureSnapshot, MatrixView } from '../../engine/curvature/snapshot.ts';
 import { formatValue, TABLE_ROW_LIMIT, type DataTable } from './data-table.ts';
 import { DIVERGING_SCALE, SEQUENTIAL_SCALE } from './palette.ts';
-import { GRID_COLOR, PLOT_THEME, type PlotFigure } from './plotly-text.ts';
+import { GRID_COLOR, horizontalLine, PLOT_THEME, type PlotFigure } from './plotly-text.ts';
 
 /** The matrix as rows (plotly's z), row-major data. */
 export function matrixRows(view: MatrixView): number[][] {
@@ -135,18 +135,13 @@ export function buildSpectrumFigure(snapshot: CurvatureSnapshot): PlotFigure {
   }
   const shapes: Partial<Shape>[] = [];
   if (snapshot.damping > 0 && Number.isFinite(snapshot.damping)) {
-    // Shapes take data values on a log axis (annotations would take log10).
-    shapes.push({
-      type: 'line',
-      xref: 'paper',
-      x0: 0,
-      x1: 1,
-      yref: 'y',
-      y0: snapshot.damping,
-      y1: snapshot.damping,
-      line: { color: '#1b1f24', width: 1, dash: 'dash' },
-      label: { text: `damping λ = ${formatValue(snapshot.damping)}`, textposition: 'end', yanchor: 'bottom', font: { size: 11 } },
-    });
+    shapes.push(
+      horizontalLine(
+        snapshot.damping,
+        { color: '#1b1f24', width: 1, dash: 'dash' },
+        { text: `damping λ = ${formatValue(snapshot.damping)}`, textposition: 'end', font: { size: 11 } },
+      ),
+    );
   }
   const layout: Partial<Layout> = {
     ...PLOT_THEME,

@@ -1,6 +1,6 @@
 // Shared plumbing for the pure figure builders.
 
-import type { Data, Layout } from 'plotly.js-dist-min';
+import type { Data, Layout, Shape } from 'plotly.js-dist-min';
 
 /** What a builder returns and Plotly.react draws. */
 export interface PlotFigure {
@@ -30,3 +30,11 @@ export const PLOT_THEME = {
 } as const satisfies Partial<Layout>;
 
 export const GRID_COLOR = '#e5e7eb';
+
+/**
+ * A labelled horizontal reference line across the plot at data value y (a target, the damping λ).
+ * Shapes, unlike annotations, take data values on a log axis, so this works on log-y too.
+ */
+export function horizontalLine(y: number, line: Partial<Shape['line']>, label: Partial<NonNullable<Shape['label']>>): Partial<Shape> {
+  return { type: 'line', xref: 'paper', x0: 0, x1: 1, yref: 'y', y0: y, y1: y, line, label: { yanchor: 'bottom', ...label } };
+}

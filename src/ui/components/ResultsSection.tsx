@@ -4,7 +4,8 @@ import { useMemo } from 'react';
 import { metricSeries, useLabUi } from '../lab/store.ts';
 import { summarize } from '../results/summaries.ts';
 import { ResultsTable } from '../results/ResultsTable.tsx';
-import { exportCsv, exportJson, resultOfLabJson } from '../results/exports.ts';
+import { exportCsv, exportJson } from '../results/exports.ts';
+import { resultOfLabJson } from '../../engine/lab/report.ts';
 
 export function ResultsSection() {
   const runs = useLabUi((s) => s.runs);

@@ -1,6 +1,6 @@
 // Results as files the user keeps: the lab JSON (config, device, every run's history) and the CSV
 // of (run, step) rows, in the same formats as the CLI (src/engine/lab/report.ts).
-import { labCsv, labJson, type LabDevice, type LabJson } from '../../engine/lab/report.ts';
+import { labCsv, type LabJson } from '../../engine/lab/report.ts';
 import type { ExperimentResult } from '../../engine/lab/runner.ts';
 
 /** A file-name-safe UTC timestamp: 2026-11-28T00-50-26Z (no colons, which Windows refuses). */
@@ -22,33 +22,6 @@ export function labFilename(task: string, ext: 'json' | 'csv', date: Date = new 
   return `kfac-lab-${safeTask}-${fileTimestamp(date)}.${ext}`;
 }
 
-/** The JSON document of a finished (or stopped) experiment, from the worker's 'done' result and its backend. */
-export function buildLabJson(result: ExperimentResult, device: LabDevice): LabJson {
-  return labJson(result, device);
-}
-
-/** The experiment result behind a saved lab JSON, e.g. to export the CSV of results restored after a reload. */
-export function resultOfLabJson(doc: LabJson): ExperimentResult {
-  return {
-    config: doc.config,
-    parameterCount: doc.parameterCount,
-    runs: doc.runs.map((r) => ({
-      optimizer: r.optimizer,
-      label: r.label,
-      hyper: r.hyper,
-      history: r.history,
-      stepsToTarget: r.stepsToTarget,
-      timeToTargetMs: r.timeToTargetMs,
-      phaseMs: r.phaseMs,
-      stepsCompleted: r.stepsCompleted,
-      ...(r.error === null ? {} : { error: r.error }),
-    })),
-    // The JSON does not record it; nothing downstream (labCsv) reads it.
-    stopped: false,
-  };
-}
-
-/** Save text as a file through a temporary object URL and <a download> (browser only). */
 export function downloadText(filename: string, text: string, mime: string): void {
   const url = URL.createObjectURL(new Blob([text], { type: mime }));
   const link = document.createElement('a');
