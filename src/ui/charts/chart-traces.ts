@@ -277,6 +277,8 @@ export function buildMetricFigure(source: SeriesSource, options: MetricFigureOpt
       zeroline: false,
       gridcolor: GRID_COLOR,
       ...(info.percent ? { tickformat: '.0%' } : {}),
+      // Before any point, plotly's default range (-1 to 4) would show a negative loss or "-100% to 400%".
+      ...(totalPoints === 0 && !options.logY ? { range: [0, 1] } : {}),
     },
     annotations,
     shapes,
