@@ -167,7 +167,8 @@ export const useLabUi = create<LabUiState>()((set, get) => {
       case 'backend': {
         const wasWebGpu = get().backend?.webgpu;
         set({ backend: event.report });
-        if (wasWebGpu && !event.report.webgpu)
+        // A fallback the user did not choose (device loss, a failed reopen) deserves a message; the banner says the rest.
+        if (wasWebGpu && !event.report.webgpu && event.report.failureKind !== 'chosen-cpu')
           message('warning', 'Training continues on the CPU backend; wall-clock numbers are not representative of a GPU.');
         break;
       }
