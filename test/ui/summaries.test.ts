@@ -1,7 +1,7 @@
 // The results table's numbers: steps and time to target from the evaluated points, ratios to the best
 // first-order run (the same rule as the CLI's report), speed, final metrics, and failed runs.
 import { describe, expect, it } from 'vitest';
-import { baselineOf, fastestToTarget, seriesOfHistory, summarize, summarizeLabJson } from '../../src/ui/results/summaries.ts';
+import { fastestToTarget, seriesOfHistory, summarize, summarizeLabJson } from '../../src/ui/results/summaries.ts';
 import type { RunMeta, RunSeries } from '../../src/ui/charts/metric-series.ts';
 import { formatLoss, formatPercent, formatRatio, formatSeconds, formatStepsPerSecond } from '../../src/ui/results/format.ts';
 import { firstOrderBaseline, type LabJson } from '../../src/engine/lab/report.ts';
@@ -135,7 +135,7 @@ describe('summarize', () => {
   });
 });
 
-describe('baselineOf agrees with the CLI report’s firstOrderBaseline', () => {
+describe('live summaries give the CLI report’s steps, times and first-order baseline', () => {
   /** The engine's RunResult for a series (history with null where not evaluated). */
   function runResult(optimizer: OptimizerId, s: RunSeries, target: number): RunResult {
     const valAt = new Map(s.valStep.map((step, i) => [step, s.valMetric[i]]));
@@ -183,7 +183,7 @@ describe('baselineOf agrees with the CLI report’s firstOrderBaseline', () => {
       totalSteps: 100,
       errors: runs.map(() => null),
     });
-    expect(baselineOf(rows)).toEqual(firstOrderBaseline(runs.map(([id, s]) => runResult(id, s, target))));
+    expect(firstOrderBaseline(rows)).toEqual(firstOrderBaseline(runs.map(([id, s]) => runResult(id, s, target))));
     rows.forEach((r, i) => {
       const engine = runResult(runs[i][0], runs[i][1], target);
       expect([r.stepsToTarget, r.timeToTargetMs]).toEqual([engine.stepsToTarget, engine.timeToTargetMs]);

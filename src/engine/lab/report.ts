@@ -84,11 +84,17 @@ export function labCsv(result: ExperimentResult): string {
   return `${rows.join('\n')}\n`;
 }
 
+export interface Baseline {
+  steps: number;
+  timeMs: number;
+}
+
 /**
  * The first-order baseline for the ratios: among the SGD and Adam runs that reached the target,
- * the fewest steps and (separately) the shortest time; null when none did.
+ * the fewest steps and (separately) the shortest time; null when none did. Takes finished runs
+ * (the CLI) or the browser's live summaries alike.
  */
-export function firstOrderBaseline(runs: readonly RunResult[]): { steps: number; timeMs: number } | null {
+export function firstOrderBaseline(runs: readonly Pick<RunResult, 'optimizer' | 'stepsToTarget' | 'timeToTargetMs'>[]): Baseline | null {
   const reached = runs.filter((r) => (r.optimizer === 'sgd' || r.optimizer === 'adam') && r.stepsToTarget !== null);
   if (reached.length === 0) return null;
   return {

@@ -4,10 +4,18 @@
 // worker straight into `metricSeries`, which the charts subscribe to; the store only takes a
 // throttled progress summary from it, so React re-renders a few times a second, not per step.
 import { create } from 'zustand';
-import type { ExperimentConfig, ExperimentResult, ResolvedConfig } from '../../engine/lab/runner.ts';
+import type { ExperimentConfig, ExperimentResult, MetricPoint, ResolvedConfig } from '../../engine/lab/runner.ts';
 import { labJson, type LabJson } from '../../engine/lab/report.ts';
 import type { CurvatureSnapshot } from '../../engine/curvature/snapshot.ts';
-import type { BackendPreference, BackendReport, LabCommand, LabEvent, LabStatus, MetricsBatch } from '../../worker/protocol.ts';
+import {
+  packMetrics,
+  type BackendPreference,
+  type BackendReport,
+  type LabCommand,
+  type LabEvent,
+  type LabStatus,
+  type MetricsBatch,
+} from '../../worker/protocol.ts';
 import { MetricSeries, type RunMeta } from '../charts/metric-series.ts';
 import { DEFAULT_CHART_SETTINGS, type ChartSettings } from '../charts/ChartControls.tsx';
 import { configFromHash, configToHash } from '../url-state.ts';
@@ -106,18 +114,16 @@ function emptyProgress(): RunProgress {
 
 /** The points of finished runs as one metrics batch (to show restored results in the charts). */
 export function historiesToBatch(doc: LabJson): MetricsBatch {
-  const rows: [number, number, number, number, number][] = [];
-  doc.runs.forEach((r, run) => {
-    const h = r.history;
-    for (let i = 0; i < h.step.length; i++) rows.push([run, h.step[i], h.trainLoss[i], h.valMetric[i] ?? NaN, h.timeMs[i]]);
-  });
-  return {
-    run: Int32Array.from(rows, (r) => r[0]),
-    step: Int32Array.from(rows, (r) => r[1]),
-    trainLoss: Float64Array.from(rows, (r) => r[2]),
-    valMetric: Float64Array.from(rows, (r) => r[3]),
-    elapsedMs: Float64Array.from(rows, (r) => r[4]),
-  };
+  const points: MetricPoint[] = doc.runs.flatMap((r, run) =>
+    r.history.step.map((step, i) => ({
+      run,
+      step,
+      trainLoss: r.history.trainLoss[i],
+      valMetric: r.history.valMetric[i] ?? undefined,
+      elapsedMs: r.history.timeMs[i],
+    })),
+  );
+  return packMetrics(points).batch;
 }
 
 function divergenceAdvice(optimizer: string): string {

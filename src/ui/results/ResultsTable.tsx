@@ -1,7 +1,8 @@
 // The results table: one row per run, steps and time to the target, ratios to the best first-order
 // run, final metrics and speed. A real <table> so screen readers can move by row and column.
 import { useId } from 'react';
-import { baselineOf, fastestToTarget, type RunSummary } from './summaries.ts';
+import { fastestToTarget, type RunSummary } from './summaries.ts';
+import { firstOrderBaseline } from '../../engine/lab/report.ts';
 import { formatCount, formatLoss, formatPercent, formatRatio, formatSeconds, formatStepsPerSecond, MISSING } from './format.ts';
 import './results.css';
 
@@ -96,7 +97,7 @@ function ResultsNote({ summaries, target }: { summaries: readonly RunSummary[]; 
   if (target === null) {
     return <>No target is set, so steps and time to target are not measured ({MISSING}).</>;
   }
-  const baseline = baselineOf(summaries);
+  const baseline = firstOrderBaseline(summaries);
   return (
     <>
       Target: validation accuracy ≥ {formatPercent(target)}; {MISSING} = not reached.{' '}

@@ -1,6 +1,6 @@
 // One row of the results table per run, computed from the chart series (the evaluated points) so the
 // table is live during training and matches the charts exactly. Pure: no React, no DOM.
-import type { LabJson } from '../../engine/lab/report.ts';
+import { firstOrderBaseline, type LabJson } from '../../engine/lab/report.ts';
 import type { RunHistory } from '../../engine/lab/runner.ts';
 import type { OptimizerId } from '../../engine/optim/schema.ts';
 import type { RunMeta, RunSeries } from '../charts/metric-series.ts';
@@ -42,29 +42,6 @@ export function reachTargetInSeries(s: Readonly<RunSeries>, target: number): { s
   return null;
 }
 
-export interface Baseline {
-  steps: number;
-  timeMs: number;
-}
-
-function isFirstOrder(optimizer: OptimizerId): boolean {
-  return optimizer === 'sgd' || optimizer === 'adam';
-}
-
-/**
- * The first-order baseline: among the SGD and Adam runs that reached the target, the fewest steps
- * and (separately) the shortest time. This mirrors firstOrderBaseline in src/engine/lab/report.ts,
- * which takes full RunResults (histories) rather than these summaries; a test checks both agree.
- */
-export function baselineOf(rows: readonly Pick<RunSummary, 'optimizer' | 'stepsToTarget' | 'timeToTargetMs'>[]): Baseline | null {
-  const reached = rows.filter((r) => isFirstOrder(r.optimizer) && r.stepsToTarget !== null && r.timeToTargetMs !== null);
-  if (reached.length === 0) return null;
-  return {
-    steps: Math.min(...reached.map((r) => r.stepsToTarget as number)),
-    timeMs: Math.min(...reached.map((r) => r.timeToTargetMs as number)),
-  };
-}
-
 function last(values: readonly number[]): number | null {
   return values.length > 0 ? values[values.length - 1] : null;
 }
@@ -100,7 +77,7 @@ export function summarize(input: SummaryInput): RunSummary[] {
       error: input.errors[run] ?? null,
     };
   });
-  const baseline = baselineOf(rows);
+  const baseline = firstOrderBaseline(rows);
   for (const row of rows) {
     row.stepsRatio = ratio(row.stepsToTarget, baseline?.steps);
     row.timeRatio = ratio(row.timeToTargetMs, baseline?.timeMs);
