@@ -11,6 +11,7 @@ import { nodeGpu } from '../src/engine/backend/webgpu/node-gpu.ts';
 import type { WebGPUBackend } from '../src/engine/backend/webgpu/webgpu-backend.ts';
 import { Rng } from '../src/engine/random.ts';
 import { timeInterleaved } from './timing.ts';
+import { arrayError } from '../src/engine/compare.ts';
 
 interface Case {
   label: string;
@@ -38,16 +39,6 @@ const CASES: Case[] = [
   { label: 'XᵀX 4096×64', m: 64, n: 64, k: 4096, transA: true },
   { label: 'XᵀX 4096×256', m: 256, n: 256, k: 4096, transA: true },
 ];
-
-function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < expected.length; i++) {
-    num = Math.max(num, Math.abs(actual[i] - expected[i]));
-    den = Math.max(den, Math.abs(expected[i]));
-  }
-  return den === 0 ? num : num / den;
-}
 
 async function setUp(): Promise<{ ours: WebGPUBackend; tf: typeof TfCore; tfjsAdapter: string }> {
   const ours = await requestWebGPU({ requireWebGPU: true });
@@ -90,7 +81,7 @@ export async function runMatmulBench(): Promise<MatmulRow[]> {
     const tfjsOut = tf.matMul(ta, tb, transA, false);
     const tfjsResult = await tfjsOut.data();
     tfjsOut.dispose();
-    const err = maxRelativeError(oursResult, tfjsResult as Float32Array);
+    const err = arrayError(oursResult, tfjsResult as Float32Array).relError;
     if (!(err < 1e-3)) throw new Error(`${c.label}: ours and TensorFlow.js disagree (max relative error ${err})`);
 
     const [oursMs, tfjsMs] = await timeInterleaved([

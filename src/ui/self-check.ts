@@ -4,6 +4,7 @@
 import type { Backend, BackendName, MatmulOptions } from '../engine/backend/backend.ts';
 import { Rng } from '../engine/random.ts';
 import { sizeOf, type Shape, type Tensor } from '../engine/tensor.ts';
+import { arrayError } from '../engine/compare.ts';
 
 export interface SelfCheckCase {
   id: string;
@@ -109,18 +110,6 @@ export function referenceMatmul(a: Float32Array, b: Float32Array, c: SelfCheckCa
   return out;
 }
 
-function compare(actual: ArrayLike<number>, expected: ArrayLike<number>): { maxAbsError: number; relError: number } {
-  let maxAbsError = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]);
-    // A NaN must fail the check, so it counts as an infinite error.
-    if (!(err <= maxAbsError)) maxAbsError = Number.isNaN(err) ? Infinity : err;
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return { maxAbsError, relError: scale === 0 ? maxAbsError : maxAbsError / scale };
-}
-
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -158,7 +147,7 @@ async function checkOn(backend: Backend, a: Float32Array, b: Float32Array, c: Se
       return { check, values };
     }
     values = first.values;
-    const err = compare(values, reference);
+    const err = arrayError(values, reference);
     check.maxAbsError = err.maxAbsError;
     check.relError = err.relError;
     check.repeatMs = (await timedMatmul(backend, a, b, c)).ms;
@@ -179,7 +168,7 @@ export async function runCase(c: SelfCheckCase, seed: number, cpu: Backend, webg
   const reference = referenceMatmul(a, b, c);
   const onCpu = await checkOn(cpu, a, b, c, reference, outShape);
   const onGpu = webgpu ? await checkOn(webgpu, a, b, c, reference, outShape) : null;
-  const gpuVsCpu = onCpu.values && onGpu?.values ? compare(onGpu.values, onCpu.values) : null;
+  const gpuVsCpu = onCpu.values && onGpu?.values ? arrayError(onGpu.values, onCpu.values) : null;
   return {
     id: c.id,
     label: c.label,

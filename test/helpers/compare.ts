@@ -1,5 +1,6 @@
 // Numeric comparison with messages that say where and by how much two arrays differ.
 import { expect } from 'vitest';
+import { arrayError } from '../../src/engine/compare.ts';
 
 export interface Tolerance {
   rtol?: number;
@@ -30,13 +31,7 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
 }
 
-/** Largest |a − b| / max(|b|) — a scale-free error for matrices. */
+/** Largest |a − b| / max(|b|) — a scale-free error for matrices (Infinity when a difference is NaN). */
 export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < expected.length; i++) {
-    num = Math.max(num, Math.abs(actual[i] - expected[i]));
-    den = Math.max(den, Math.abs(expected[i]));
-  }
-  return den === 0 ? num : num / den;
+  return arrayError(actual, expected).relError;
 }
