@@ -6,19 +6,11 @@ import { parameter, noGrad } from '../../src/engine/autograd/variable.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { scope } from '../../src/engine/tensor.ts';
 import { gradcheck } from '../helpers/gradcheck.ts';
+import { uniformTensor } from '../helpers/random.ts';
 
 const cpu = new CpuBackend();
 const rng = new Rng(7);
-const rand = (shape: number[], lo = -1, hi = 1) =>
-  cpu.tensor(
-    rng.uniformArray(
-      shape.reduce((a, b) => a * b, 1),
-      lo,
-      hi,
-    ),
-    shape,
-    'float64',
-  );
+const rand = (shape: number[], lo = -1, hi = 1) => uniformTensor(cpu, rng, shape, { lo, hi });
 
 describe('autograd ops against finite differences (float64, CPU)', () => {
   it('broadcasting add, sub, mul, div', () => {

@@ -12,20 +12,12 @@ import { classToken, globalAvgPool, maxPool2x2, meanPool, segmentMean } from '..
 import { withCurvatureCapture, type KfacForwardCapture } from '../../src/engine/nn/curvature-hook.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { gradcheck, gradcheckParameters } from '../helpers/gradcheck.ts';
+import { uniformTensor } from '../helpers/random.ts';
 
 const cpu = new CpuBackend();
 const ctx = { backend: cpu, seed: 3, precision: 'float64' as const };
 const rng = new Rng(11);
-const rand = (shape: number[], lo = -1, hi = 1) =>
-  cpu.tensor(
-    rng.uniformArray(
-      shape.reduce((a, b) => a * b, 1),
-      lo,
-      hi,
-    ),
-    shape,
-    'float64',
-  );
+const rand = (shape: number[], lo = -1, hi = 1) => uniformTensor(cpu, rng, shape, { lo, hi });
 const params = (m: { parameters(): { variable: Variable }[] }) => m.parameters().map((p) => p.variable);
 
 describe('layers against finite differences (float64, CPU)', () => {

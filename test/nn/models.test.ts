@@ -8,11 +8,11 @@ import { GcnGraphClassifier, GcnNodeClassifier } from '../../src/engine/nn/model
 import { TransformerLm } from '../../src/engine/nn/models/transformer-lm.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { gradcheckParameters } from '../helpers/gradcheck.ts';
+import { uniformTensor } from '../helpers/random.ts';
 
 const cpu = new CpuBackend();
 const rng = new Rng(5);
-const rand = (shape: number[], precision: 'float32' | 'float64' = 'float64') =>
-  cpu.tensor(rng.uniformArray(shape.reduce((a, b) => a * b, 1)), shape, precision);
+const rand = (shape: number[], precision: 'float32' | 'float64' = 'float64') => uniformTensor(cpu, rng, shape, { dtype: precision });
 const ctx64 = { backend: cpu, seed: 1, precision: 'float64' as const };
 const ctx32 = { backend: cpu, seed: 1 };
 const params = (m: { parameters(): { variable: Variable }[] }) => m.parameters().map((p) => p.variable);
