@@ -5,7 +5,7 @@ export type * from './backend/backend.ts';
 export { createBackend, requestWebGPU, WebGPUUnavailableError, type CreateBackendOptions } from './backend/create-backend.ts';
 export { CpuBackend } from './backend/cpu/cpu-backend.ts';
 export { WebGPUBackend, DeviceLostError } from './backend/webgpu/webgpu-backend.ts';
-export { ShapeError } from './kernels/shape.ts';
+export { ShapeError } from './shape-rules/shape.ts';
 export { Rng } from './random.ts';
 
 export { Variable, constant, parameter, noGrad } from './autograd/variable.ts';

@@ -1,7 +1,7 @@
 // The lab: setup and controls on the side, live charts, results, phase times and curvature in the
 // main column, the explanation of K-FAC below, diagnostics (the page's own WebGPU check) at the end.
 import { memo, useEffect, useMemo } from 'react';
-import { useLabUi, metricSeries } from './lab/store.ts';
+import { useLabUi, metricSeries } from './lab/lab-store.ts';
 import { SetupPanel, isValidConfig } from './setup/SetupPanel.tsx';
 import { ChartControls, CurvaturePanel, MetricChart, PhaseBars } from './charts/index.ts';
 import { Controls } from './controls/Controls.tsx';
@@ -13,7 +13,7 @@ import { CurvatureSelector } from './components/CurvatureSelector.tsx';
 import { Explainer } from './teaching/Explainer.tsx';
 import { GpuStatusPanel } from './components/GpuStatusPanel.tsx';
 import { SelfCheckPanel } from './components/SelfCheckPanel.tsx';
-import { useLab } from './store.ts';
+import { useDiagnostics } from './diagnostics-store.ts';
 
 // The setup form is large; it must not re-render while training (its props do not change then).
 const MemoSetupPanel = memo(SetupPanel);
@@ -52,8 +52,8 @@ function CurvatureSection() {
 
 export function App() {
   const init = useLabUi((s) => s.init);
-  const startShell = useLab((s) => s.start);
-  const announcement = useLab((s) => s.announcement);
+  const startShell = useDiagnostics((s) => s.start);
+  const announcement = useDiagnostics((s) => s.announcement);
   useEffect(() => {
     init();
     void startShell();
@@ -123,7 +123,7 @@ export function App() {
             className="card diagnostics"
             data-testid="diagnostics"
             onToggle={(e) => {
-              const shell = useLab.getState();
+              const shell = useDiagnostics.getState();
               if (e.currentTarget.open && shell.selfCheck.state === 'idle') void shell.runSelfCheck();
             }}
           >

@@ -3,8 +3,8 @@
 import type { ExperimentConfig } from '../engine/lab/runner.ts';
 import type { BackendReport, LabStatus } from '../worker/protocol.ts';
 import type { GpuState, GpuStatus } from './gpu-session.ts';
-import { metricSeries, useLabUi, type LabMessage, type RunProgress } from './lab/store.ts';
-import { useLab, type LabState, type SelfCheckState } from './store.ts';
+import { metricSeries, useLabUi, type LabMessage, type RunProgress } from './lab/lab-store.ts';
+import { useDiagnostics, type DiagnosticsState, type SelfCheckState } from './diagnostics-store.ts';
 
 export interface RunHistoryView {
   label: string;
@@ -50,7 +50,7 @@ export interface LabTestHook {
   readonly status: GpuState;
   /** The full status: adapter and limits, or the failure kind and reason. */
   readonly gpu: GpuStatus;
-  readonly gpuErrors: LabState['gpuErrors'];
+  readonly gpuErrors: DiagnosticsState['gpuErrors'];
   readonly selfCheck: SelfCheckState;
   runSelfCheck(): Promise<void>;
   retryWebGPU(): Promise<void>;
@@ -143,20 +143,20 @@ export function installTestHook(): void {
   observeLongTasks();
   window.__lab = {
     get status() {
-      return useLab.getState().gpu.state;
+      return useDiagnostics.getState().gpu.state;
     },
     get gpu() {
-      return useLab.getState().gpu;
+      return useDiagnostics.getState().gpu;
     },
     get gpuErrors() {
-      return useLab.getState().gpuErrors;
+      return useDiagnostics.getState().gpuErrors;
     },
     get selfCheck() {
-      return useLab.getState().selfCheck;
+      return useDiagnostics.getState().selfCheck;
     },
-    runSelfCheck: () => useLab.getState().runSelfCheck(),
-    retryWebGPU: () => useLab.getState().retryWebGPU(),
-    simulateDeviceLoss: () => useLab.getState().simulateDeviceLoss(),
+    runSelfCheck: () => useDiagnostics.getState().runSelfCheck(),
+    retryWebGPU: () => useDiagnostics.getState().retryWebGPU(),
+    simulateDeviceLoss: () => useDiagnostics.getState().simulateDeviceLoss(),
     lab,
   };
 }

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { Backend, BinaryOp, UnaryOp } from '../../src/engine/backend/backend.ts';
 import { scope, type Shape, type Tensor } from '../../src/engine/tensor.ts';
 import { Rng } from '../../src/engine/random.ts';
-import { BINARY_OPS, UNARY_OPS, collapseBroadcast } from '../../src/engine/kernels/elementwise.ts';
-import { ShapeError } from '../../src/engine/kernels/shape.ts';
+import { BINARY_OPS, UNARY_OPS, collapseBroadcast } from '../../src/engine/shape-rules/elementwise.ts';
+import { ShapeError } from '../../src/engine/shape-rules/shape.ts';
 import { AWKWARD_SIZES, useBackends } from '../helpers/backends.ts';
 import { expectClose, type Tolerance } from '../helpers/compare.ts';
 

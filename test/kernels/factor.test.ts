@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { FactorOptions } from '../../src/engine/backend/backend.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { sizeOf, type Shape, type Tensor } from '../../src/engine/tensor.ts';
-import { ShapeError } from '../../src/engine/kernels/shape.ts';
+import { ShapeError } from '../../src/engine/shape-rules/shape.ts';
 import { factorLayout, MAX_SLICE_ROWS } from '../../src/engine/backend/webgpu/factor.ts';
 import { AWKWARD_SIZES, useBackends } from '../helpers/backends.ts';
 import { expectClose, relativeError } from '../helpers/compare.ts';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Backend, Conv2dGeometry } from '../../src/engine/backend/backend.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { sizeOf, type DType, type Shape, type Tensor } from '../../src/engine/tensor.ts';
-import { ShapeError } from '../../src/engine/kernels/shape.ts';
+import { ShapeError } from '../../src/engine/shape-rules/shape.ts';
 import { useBackends } from '../helpers/backends.ts';
 import { expectClose } from '../helpers/compare.ts';
 

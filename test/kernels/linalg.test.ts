@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/engine/tensor.ts';
 import { Rng } from '../../src/engine/random.ts';
-import { ShapeError } from '../../src/engine/kernels/shape.ts';
-import { choleskyChecked, NotPositiveDefiniteError, spdInverse, spdSolve } from '../../src/engine/kernels/linalg.ts';
+import { ShapeError } from '../../src/engine/shape-rules/shape.ts';
+import { choleskyChecked, NotPositiveDefiniteError, spdInverse, spdSolve } from '../../src/engine/shape-rules/linalg.ts';
 import { AWKWARD_SIZES, useBackends } from '../helpers/backends.ts';
 
 const b = useBackends();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MatmulOptions } from '../../src/engine/backend/backend.ts';
-import { ShapeError } from '../../src/engine/kernels/shape.ts';
-import { collapseBatch, planMatmul } from '../../src/engine/kernels/matmul.ts';
+import { ShapeError } from '../../src/engine/shape-rules/shape.ts';
+import { collapseBatch, planMatmul } from '../../src/engine/shape-rules/matmul.ts';
 import {
   fitWorkgroups,
   HARDWARE_TUNING,

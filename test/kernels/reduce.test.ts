@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Backend, ReduceOp } from '../../src/engine/backend/backend.ts';
 import { scope, type Shape, type Tensor } from '../../src/engine/tensor.ts';
 import { Rng } from '../../src/engine/random.ts';
-import { ShapeError } from '../../src/engine/kernels/shape.ts';
+import { ShapeError } from '../../src/engine/shape-rules/shape.ts';
 import { AWKWARD_SIZES, useBackends } from '../helpers/backends.ts';
 import { expectClose, type Tolerance } from '../helpers/compare.ts';
 

@@ -15,7 +15,7 @@ import {
   type Reduction,
 } from '../../src/engine/nn/losses.ts';
 import { accuracyFromCounts, top1Accuracy, top1Counts } from '../../src/engine/nn/metrics.ts';
-import { ShapeError } from '../../src/engine/kernels/shape.ts';
+import { ShapeError } from '../../src/engine/shape-rules/shape.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { scope } from '../../src/engine/tensor.ts';
 import { useBackends } from '../helpers/backends.ts';

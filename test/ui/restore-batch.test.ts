@@ -1,6 +1,6 @@
 // Restored results reach the charts as one metrics batch, in the worker protocol's own packing.
 import { describe, expect, it } from 'vitest';
-import { historiesToBatch } from '../../src/ui/lab/store.ts';
+import { historiesToBatch } from '../../src/ui/lab/lab-store.ts';
 import { unpackMetrics } from '../../src/worker/protocol.ts';
 import type { LabJson } from '../../src/engine/lab/report.ts';
 

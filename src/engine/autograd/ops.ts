@@ -2,7 +2,7 @@
 // one place. Backend-agnostic: the same code runs on the CPU and on WebGPU.
 import type { Backend, BinaryOp, Conv2dGeometry, MatmulOptions } from '../backend/backend.ts';
 import type { Shape, Tensor } from '../tensor.ts';
-import { normalizeAxis } from '../kernels/shape.ts';
+import { normalizeAxis } from '../shape-rules/shape.ts';
 import { record, type Variable } from './variable.ts';
 
 // ---- helpers ------------------------------------------------------------------------------------

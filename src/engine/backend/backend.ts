@@ -1,6 +1,6 @@
 // The Backend interface: every tensor operation the engine uses, implemented twice — by the CPU
 // backend (plain TypeScript, the oracle) and the WebGPU backend (WGSL kernels in shaders/).
-// Shape rules live in src/engine/kernels/<family>.ts and are shared by both implementations.
+// Shape rules live in src/engine/shape-rules/<family>.ts and are shared by both implementations.
 import type { DType, Shape, Tensor, TypedArray } from '../tensor.ts';
 
 export type BackendName = 'cpu' | 'webgpu';

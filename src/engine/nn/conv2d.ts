@@ -3,7 +3,7 @@
 import type { Conv2dGeometry } from '../backend/backend.ts';
 import * as ops from '../autograd/ops.ts';
 import type { Variable } from '../autograd/variable.ts';
-import { resolveConv2d } from '../kernels/layout.ts';
+import { resolveConv2d } from '../shape-rules/layout.ts';
 import { Linear } from './linear.ts';
 import type { LayerContext } from './module.ts';
 

@@ -5,7 +5,7 @@
 // handled on the device.
 import type { Backend } from '../backend/backend.ts';
 import { record, type Variable } from '../autograd/variable.ts';
-import { ShapeError } from '../kernels/shape.ts';
+import { ShapeError } from '../shape-rules/shape.ts';
 import { keep, shapeToString, type Shape, type Tensor } from '../tensor.ts';
 
 export type LossKind = 'ce' | 'mse';

@@ -1,7 +1,7 @@
 // Classification metrics. The counting happens on the device; only the final two numbers come back,
 // so a runner can also collect the count tensors of many batches and read them in one go.
 import type { Variable } from '../autograd/variable.ts';
-import { ShapeError } from '../kernels/shape.ts';
+import { ShapeError } from '../shape-rules/shape.ts';
 import { shapeToString, Tensor } from '../tensor.ts';
 
 export interface AccuracyResult {

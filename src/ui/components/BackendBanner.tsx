@@ -1,6 +1,6 @@
 // Which backend the training worker uses: the WebGPU adapter, or the CPU with the failure case and
 // what to do about it, and the warning that wall-clock numbers are then not GPU-representative.
-import { useLabUi } from '../lab/store.ts';
+import { useLabUi } from '../lab/lab-store.ts';
 import { CPU_FALLBACK_NOTE, FAILURE_HELP } from '../webgpu-help.ts';
 
 export function BackendBanner() {

@@ -1,6 +1,6 @@
 // Which K-FAC run and layer the curvature panel shows.
 import { useId } from 'react';
-import { useLabUi } from '../lab/store.ts';
+import { useLabUi } from '../lab/lab-store.ts';
 
 export function CurvatureSelector() {
   const uid = useId();

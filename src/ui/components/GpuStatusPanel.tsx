@@ -2,12 +2,12 @@
 import type { AdapterDescription } from '../../engine/backend/backend.ts';
 import { formatLimit } from '../format.ts';
 import type { GpuStatus } from '../gpu-session.ts';
-import { useLab } from '../store.ts';
+import { useDiagnostics } from '../diagnostics-store.ts';
 import { CPU_FALLBACK_NOTE, FAILURE_HELP, type FailureHelp } from '../webgpu-help.ts';
 
 export function GpuStatusPanel() {
-  const gpu = useLab((s) => s.gpu);
-  const gpuErrors = useLab((s) => s.gpuErrors);
+  const gpu = useDiagnostics((s) => s.gpu);
+  const gpuErrors = useDiagnostics((s) => s.gpuErrors);
   return (
     <section className="card" aria-labelledby="gpu-heading" data-testid="gpu-status" data-state={gpu.state}>
       <h2 id="gpu-heading">WebGPU status</h2>
@@ -100,8 +100,8 @@ function breakAtWords(name: string) {
 }
 
 function WebGPUUnavailable({ help, detail }: { help: FailureHelp; detail: string }) {
-  const retry = useLab((s) => s.retryWebGPU);
-  const busy = useLab((s) => s.selfCheck.state === 'running');
+  const retry = useDiagnostics((s) => s.retryWebGPU);
+  const busy = useDiagnostics((s) => s.selfCheck.state === 'running');
   return (
     <>
       <div className="notice notice-warn" data-testid="gpu-failure">

@@ -1,5 +1,5 @@
 // Errors and warnings of the lab (invalid links, diverged runs, device loss), each dismissible.
-import { useLabUi } from '../lab/store.ts';
+import { useLabUi } from '../lab/lab-store.ts';
 
 export function Messages() {
   const messages = useLabUi((s) => s.messages);

@@ -1,7 +1,7 @@
 // The results table (live while training, then final), the exports, and a note when the figures
 // are restored from the last visit.
 import { useMemo } from 'react';
-import { metricSeries, useLabUi } from '../lab/store.ts';
+import { metricSeries, useLabUi } from '../lab/lab-store.ts';
 import { summarize } from '../results/summaries.ts';
 import { ResultsTable } from '../results/ResultsTable.tsx';
 import { exportCsv, exportJson } from '../results/exports.ts';

@@ -2,12 +2,12 @@
 import { formatError, formatMs } from '../format.ts';
 import type { BackendCheck, CaseResult } from '../self-check.ts';
 import { SELF_CHECK_CASES, SELF_CHECK_TOLERANCE } from '../self-check.ts';
-import { useLab } from '../store.ts';
+import { useDiagnostics } from '../diagnostics-store.ts';
 
 export function SelfCheckPanel() {
-  const selfCheck = useLab((s) => s.selfCheck);
-  const run = useLab((s) => s.runSelfCheck);
-  const probing = useLab((s) => s.gpu.state === 'probing');
+  const selfCheck = useDiagnostics((s) => s.selfCheck);
+  const run = useDiagnostics((s) => s.runSelfCheck);
+  const probing = useDiagnostics((s) => s.gpu.state === 'probing');
   const busy = selfCheck.state === 'running' || probing;
   const hasGpuColumn = selfCheck.backends.includes('webgpu');
 

@@ -1,6 +1,6 @@
 // Start / pause / resume, single step and reset, with the keyboard shortcuts.
 import { useMemo } from 'react';
-import { useLabUi } from '../lab/store.ts';
+import { useLabUi } from '../lab/lab-store.ts';
 import { SHORTCUT_HELP } from './keyboard.ts';
 import { useShortcuts } from './useShortcuts.ts';
 

@@ -1,6 +1,6 @@
 // Per run: "step n / N" with a progress bar, steps per second, ETA, the target badge and, when the
 // run stopped early, its message (local to the run; the others go on).
-import { useLabUi } from '../lab/store.ts';
+import { useLabUi } from '../lab/lab-store.ts';
 import { runStyle } from '../charts/palette.ts';
 
 function formatDuration(ms: number): string {

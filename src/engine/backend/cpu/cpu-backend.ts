@@ -16,7 +16,7 @@ import type {
   UnaryOp,
 } from '../backend.ts';
 import { arrayFor, sizeOf, Tensor, type DType, type Shape, type TypedArray } from '../../tensor.ts';
-import { checkReshape } from '../../kernels/shape.ts';
+import { checkReshape } from '../../shape-rules/shape.ts';
 import * as elementwise from './elementwise.ts';
 import * as reduction from './reduce.ts';
 import * as matmulKernels from './matmul.ts';

@@ -10,7 +10,7 @@ import {
   checkWhere,
   collapseBroadcast,
   type BroadcastPlan,
-} from '../../kernels/elementwise.ts';
+} from '../../shape-rules/elementwise.ts';
 import type { CpuBackend } from './cpu-backend.ts';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);

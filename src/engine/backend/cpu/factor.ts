@@ -2,8 +2,8 @@
 // Sums run in float64; only the upper triangle is computed and then mirrored, like the GPU.
 import type { FactorOptions } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';
-import { resultFloatType } from '../../kernels/shape.ts';
-import { factorPlan, sharedReduceShape } from '../../kernels/factor.ts';
+import { resultFloatType } from '../../shape-rules/shape.ts';
+import { factorPlan, sharedReduceShape } from '../../shape-rules/factor.ts';
 import type { CpuBackend } from './cpu-backend.ts';
 
 export function factor(backend: CpuBackend, x: Tensor, options: FactorOptions): Tensor {

@@ -2,7 +2,7 @@
 // Plain index arithmetic over typed arrays; any dtype for the copies, floats for the sums.
 import type { Conv2dGeometry } from '../backend.ts';
 import { sizeOf, type Shape, type Tensor } from '../../tensor.ts';
-import { resultFloatType, ShapeError, stridesOf } from '../../kernels/shape.ts';
+import { resultFloatType, ShapeError, stridesOf } from '../../shape-rules/shape.ts';
 import {
   col2imShape,
   concatShape,
@@ -12,7 +12,7 @@ import {
   scatterAddShape,
   sliceShape,
   type ResolvedConv2d,
-} from '../../kernels/layout.ts';
+} from '../../shape-rules/layout.ts';
 import type { CpuBackend } from './cpu-backend.ts';
 
 /** Calls fn(flatIndex, multiIndex) for every element of `shape` in row-major order. */

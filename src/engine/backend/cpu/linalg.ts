@@ -3,7 +3,7 @@
 // copied into a float64 work array, computed in float64 and rounded once on output.
 import type { TriangularSolveOptions, CholeskyResult, EighResult } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';
-import { choleskyInversePlan, choleskyPlan, eighPlan, triangularSolvePlan } from '../../kernels/linalg.ts';
+import { choleskyInversePlan, choleskyPlan, eighPlan, triangularSolvePlan } from '../../shape-rules/linalg.ts';
 import type { CpuBackend } from './cpu-backend.ts';
 
 /** Smallest normal float32: a float32 pivot below it could flush to zero on a GPU, so it counts as failed there and here. */

@@ -2,8 +2,8 @@
 // into the output (float32, or float64 when an input is float64).
 import type { MatmulOptions } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';
-import { resultFloatType } from '../../kernels/shape.ts';
-import { batchOffsets, collapseBatch, operandStrides, planMatmul } from '../../kernels/matmul.ts';
+import { resultFloatType } from '../../shape-rules/shape.ts';
+import { batchOffsets, collapseBatch, operandStrides, planMatmul } from '../../shape-rules/matmul.ts';
 import type { CpuBackend } from './cpu-backend.ts';
 
 export function matmul(backend: CpuBackend, a: Tensor, b: Tensor, options: MatmulOptions): Tensor {

@@ -3,7 +3,7 @@
 // Empty axes give the identity: sum 0, mean NaN (0/0), max −∞.
 import type { ReduceOp } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';
-import { planArgmax, planReduce, planSoftmax } from '../../kernels/reduce.ts';
+import { planArgmax, planReduce, planSoftmax } from '../../shape-rules/reduce.ts';
 import type { CpuBackend } from './cpu-backend.ts';
 
 export function reduce(backend: CpuBackend, op: ReduceOp, x: Tensor, axis: number | null, keepDims: boolean): Tensor {

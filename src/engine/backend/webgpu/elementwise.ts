@@ -12,8 +12,8 @@ import {
   collapseBroadcast,
   MAX_BROADCAST_RANK,
   type BroadcastPlan,
-} from '../../kernels/elementwise.ts';
-import { ShapeError } from '../../kernels/shape.ts';
+} from '../../shape-rules/elementwise.ts';
+import { ShapeError } from '../../shape-rules/shape.ts';
 import { linearGrid, ParamWriter } from './runtime.ts';
 import type { WebGPUBackend } from './webgpu-backend.ts';
 import unaryShader from '../../../../shaders/unary.wgsl?raw';

@@ -3,8 +3,8 @@
 // and factor_finish (adds the slices in order, applies α and β·C₀, writes both triangles).
 import type { FactorOptions } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';
-import { requireDType, ShapeError } from '../../kernels/shape.ts';
-import { factorPlan, sharedReduceShape } from '../../kernels/factor.ts';
+import { requireDType, ShapeError } from '../../shape-rules/shape.ts';
+import { factorPlan, sharedReduceShape } from '../../shape-rules/factor.ts';
 import { linearGrid, ParamWriter } from './runtime.ts';
 import type { WebGPUBackend } from './webgpu-backend.ts';
 import factorSource from '../../../../shaders/factor.wgsl?raw';

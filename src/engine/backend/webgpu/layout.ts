@@ -2,7 +2,7 @@
 // scatter-add (shaders/gather.wgsl), im2col and col2im (shaders/im2col.wgsl).
 import type { Conv2dGeometry } from '../backend.ts';
 import { sizeOf, type Shape, type Tensor } from '../../tensor.ts';
-import { requireDType, ShapeError } from '../../kernels/shape.ts';
+import { requireDType, ShapeError } from '../../shape-rules/shape.ts';
 import {
   col2imShape,
   concatCopy,
@@ -17,7 +17,7 @@ import {
   sliceShape,
   type ResolvedConv2d,
   type StridedCopy,
-} from '../../kernels/layout.ts';
+} from '../../shape-rules/layout.ts';
 import { linearGrid, ParamWriter } from './runtime.ts';
 import type { WebGPUBackend } from './webgpu-backend.ts';
 import layoutSource from '../../../../shaders/layout.wgsl?raw';

@@ -4,8 +4,8 @@
 // Kernels: shaders/cholesky.wgsl, shaders/trisolve.wgsl, shaders/cholesky-inverse.wgsl, shaders/eigh.wgsl.
 import type { TriangularSolveOptions, CholeskyResult, EighResult } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';
-import { requireDType, ShapeError } from '../../kernels/shape.ts';
-import { choleskyInversePlan, choleskyPlan, eighPlan, triangularSolvePlan } from '../../kernels/linalg.ts';
+import { requireDType, ShapeError } from '../../shape-rules/shape.ts';
+import { choleskyInversePlan, choleskyPlan, eighPlan, triangularSolvePlan } from '../../shape-rules/linalg.ts';
 import { linearGrid, MAX_WORKGROUPS_PER_DIM, ParamWriter } from './runtime.ts';
 import type { WebGPUBackend } from './webgpu-backend.ts';
 import choleskySource from '../../../../shaders/cholesky.wgsl?raw';

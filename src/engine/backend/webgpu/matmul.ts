@@ -1,10 +1,10 @@
 // Matmul on WebGPU. Aligned shapes take the vec4 register-blocked kernel (shaders/matmul-vec4.wgsl),
 // everything else the general kernel (shaders/matmul.wgsl); neither needs padding. Batch dims are
-// collapsed (kernels/matmul.ts); the shaders index up to three of them, further outer dims become
+// collapsed (shape-rules/matmul.ts); the shaders index up to three of them, further outer dims become
 // separate dispatches.
 import type { MatmulOptions } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';
-import { batchOffsets, collapseBatch, planMatmul, type MatmulPlan } from '../../kernels/matmul.ts';
+import { batchOffsets, collapseBatch, planMatmul, type MatmulPlan } from '../../shape-rules/matmul.ts';
 import { MAX_WORKGROUPS_PER_DIM, ParamWriter } from './runtime.ts';
 import type { WebGPUBackend } from './webgpu-backend.ts';
 import generalShader from '../../../../shaders/matmul.wgsl?raw';

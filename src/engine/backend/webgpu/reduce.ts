@@ -8,7 +8,7 @@
 // mean divides by the original axis length in the last pass.
 import type { ReduceOp } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';
-import { planArgmax, planReduce, planSoftmax } from '../../kernels/reduce.ts';
+import { planArgmax, planReduce, planSoftmax } from '../../shape-rules/reduce.ts';
 import { linearGrid, ParamWriter } from './runtime.ts';
 import type { WebGPUBackend } from './webgpu-backend.ts';
 import reduceShader from '../../../../shaders/reduce.wgsl?raw';

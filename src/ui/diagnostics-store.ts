@@ -17,7 +17,7 @@ export interface SelfCheckState {
   summary: string;
 }
 
-export interface LabState {
+export interface DiagnosticsState {
   gpu: GpuStatus;
   gpuErrors: { count: number; last: string | null };
   selfCheck: SelfCheckState;
@@ -45,7 +45,7 @@ function announceGpu(gpu: GpuStatus): string {
   }
 }
 
-export const useLab = create<LabState>()((set, get) => {
+export const useDiagnostics = create<DiagnosticsState>()((set, get) => {
   async function open(): Promise<void> {
     set({ gpu: { state: 'probing' }, announcement: announceGpu({ state: 'probing' }) });
     session = await openGpuSession({
