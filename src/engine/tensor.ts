@@ -148,3 +148,45 @@ export function keep<T extends Tensor>(t: T): T {
   for (const s of scopeStack) s.delete(t);
   return t;
 }
+
+/**
+ * Tensors that must outlive one synchronous block, e.g. a training step's autograd graph kept
+ * across the `await backend.sync()` between its timed phases: each run(fn) is a collectScope whose
+ * surviving tensors the arena holds until dispose(). The one helper for that case; synchronous
+ * work uses scope() and keep().
+ */
+export class TensorArena {
+  private readonly tensors = new Set<Tensor>();
+
+  /** Run fn (synchronous) and hold every tensor it created that is still alive. */
+  run<T>(fn: () => T): T {
+    const { result, created } = collectScope(fn, 'TensorArena.run');
+    for (const t of created) this.tensors.add(t);
+    return result;
+  }
+
+  /** Hand a tensor to the caller: dispose() will not free it. */
+  release<T extends Tensor>(t: T): T {
+    this.tensors.delete(t);
+    return t;
+  }
+
+  /** Tensors held now. */
+  get size(): number {
+    return this.tensors.size;
+  }
+
+  dispose(): void {
+    for (const t of this.tensors) t.dispose();
+    this.tensors.clear();
+  }
+}
+
+/** Read a tensor to the host, then dispose it, also when the read fails. */
+export async function readAndDispose(t: Tensor): Promise<TypedArray> {
+  try {
+    return await t.read();
+  } finally {
+    t.dispose();
+  }
+}

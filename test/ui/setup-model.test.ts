@@ -1,11 +1,9 @@
-// The setup panel's pure logic: task facts (parameter counts checked against the real models),
-// schema fields with defaults and visibility, config edits, arrow-key steps, and the mapping of
+// The setup panel's pure logic (the task facts are checked in test/lab/tasks.test.ts): schema fields with defaults and visibility, config edits, arrow-key steps, and the mapping of
 // validation messages to fields.
-import { afterAll, describe, expect, it } from 'vitest';
-import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
+import { describe, expect, it } from 'vitest';
 import { MAX_RUNS, validateConfig, type ExperimentConfig } from '../../src/engine/lab/runner.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';
-import { loadTask, TASK_IDS, TASKS } from '../../src/engine/lab/tasks.ts';
+import { TASK_IDS } from '../../src/engine/lab/tasks.ts';
 import { paramSpec, type NumericParam } from '../../src/engine/optim/schema.ts';
 import { checkConfig, isValidConfig, labelProblem } from '../../src/ui/setup/config-checks.ts';
 import {
@@ -18,7 +16,6 @@ import {
   effectiveDefault,
   fieldDomId,
   formatNumberInput,
-  FULL_BATCH_TASKS,
   groupFields,
   ladderStep,
   matchesPreset,
@@ -26,7 +23,6 @@ import {
   messagePath,
   messagesAt,
   otherRunMessages,
-  PARAMETER_COUNTS,
   parseNumberInput,
   pathAncestors,
   removeRun,
@@ -35,36 +31,10 @@ import {
   setLabel,
   setOptimizer,
   setParam,
-  SETTING_EXPLANATIONS,
   validateSetup,
 } from '../../src/ui/setup/setup-model.ts';
 
-const cpu = new CpuBackend();
-afterAll(() => cpu.destroy());
-
 const numeric = (group: string, key: string) => paramSpec(group, key) as NumericParam;
-
-describe('task facts', () => {
-  it.each(TASK_IDS)('PARAMETER_COUNTS and FULL_BATCH_TASKS match the %s task as built on the CPU', async (id) => {
-    const task = await loadTask(id);
-    const placed = task.place(cpu);
-    try {
-      expect(placed.buildModel(1).parameterCount()).toBe(PARAMETER_COUNTS[id]);
-      expect(FULL_BATCH_TASKS.includes(id)).toBe(task.fullBatch);
-    } finally {
-      placed.dispose();
-    }
-  });
-
-  it('explains the K-FAC setting of every task in one sentence that names it', () => {
-    for (const id of TASK_IDS) {
-      const text = SETTING_EXPLANATIONS[id];
-      expect(text.split(/\. [A-Z]/)).toHaveLength(1);
-      if (id !== 'mlp-spirals') expect(text).toContain(`${TASKS[id].setting} setting`);
-    }
-    expect(SETTING_EXPLANATIONS['mlp-spirals']).toMatch(/same factors/);
-  });
-});
 
 describe('presets and tasks', () => {
   it('recognises every preset, and nothing else', () => {

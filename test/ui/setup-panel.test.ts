@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExperimentConfig } from '../../src/engine/lab/runner.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';
 import { TASK_IDS, TASKS } from '../../src/engine/lab/tasks.ts';
-import { PARAMETER_COUNTS, SetupPanel } from '../../src/ui/setup/SetupPanel.tsx';
+import { SetupPanel } from '../../src/ui/setup/SetupPanel.tsx';
 import { fieldDomId, setLabel, setParam } from '../../src/ui/setup/setup-model.ts';
 
 function render(config: ExperimentConfig, disabled = false): string {
@@ -24,7 +24,7 @@ function tagOf(html: string, id: string): string {
 describe('SetupPanel', () => {
   it.each(TASK_IDS)('renders the %s preset with its facts and runs', (task) => {
     const html = render(presetConfig(task));
-    expect(html).toContain(PARAMETER_COUNTS[task].toLocaleString('en-US'));
+    expect(html).toContain(TASKS[task].parameterCount.toLocaleString('en-US'));
     expect(html).toContain(`<strong>${TASKS[task].setting}</strong>`);
     expect(html).toContain('The experiment is valid.');
     expect(html).toContain('This is the task’s preset experiment');

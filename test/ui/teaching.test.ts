@@ -6,7 +6,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { TASK_IDS, TASKS } from '../../src/engine/lab/tasks.ts';
-import { FACTOR_BENCH, TASK_SHARING } from '../../src/ui/teaching/sharing.ts';
+import { FACTOR_BENCH, taskSharing } from '../../src/ui/teaching/sharing.ts';
 import { Explainer } from '../../src/ui/teaching/Explainer.tsx';
 import { SharingDiagram } from '../../src/ui/teaching/SharingDiagram.tsx';
 
@@ -20,9 +20,9 @@ afterEach(() => {
   consoleError.mockRestore();
 });
 
-describe('TASK_SHARING', () => {
+describe('taskSharing', () => {
   it.each(TASK_IDS)('%s: the setting agrees with the task definition', (task) => {
-    const s = TASK_SHARING[task];
+    const s = taskSharing(task);
     if (s.dim === null) {
       // No sharing: the two approximations coincide, whatever the task calls its setting.
       expect(s.setting).toBe('none');
@@ -56,7 +56,7 @@ describe('Explainer', () => {
     expect(html).toContain(`In ${TASKS[task].title.replace(/&/g, '&amp;')}`);
     expect(html).not.toMatch(/undefined|NaN|\[object/);
     expect(html).toContain('G ⊗ A');
-    expect(html).toContain(TASK_SHARING[task].rLabel);
+    expect(html).toContain(taskSharing(task).rLabel);
   });
 
   it('names the setting of each task', () => {
@@ -68,7 +68,7 @@ describe('Explainer', () => {
 
 describe('SharingDiagram', () => {
   it.each(TASK_IDS)('%s: an img with title and description, one cell per drawn position, N·R and N rows', (task) => {
-    const sharing = TASK_SHARING[task];
+    const sharing = taskSharing(task);
     const html = renderToStaticMarkup(createElement(SharingDiagram, { sharing, taskTitle: TASKS[task].title }));
     expect(html).toMatch(/^<svg[^>]*role="img"/);
     const labelledBy = html.match(/aria-labelledby="([^"]+)"/)![1].split(' ');

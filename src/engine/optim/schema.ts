@@ -25,6 +25,11 @@ interface ParamBase {
   /** One or two sentences a student would understand. */
   readonly help: string;
   readonly onlyWhen?: ParamCondition;
+  /**
+   * One of the few settings a user tunes first: the lab's editor shows it at once (the rest of the
+   * group under "More settings") and the docs list it first.
+   */
+  readonly primary?: boolean;
 }
 
 export interface NumericParam extends ParamBase {
@@ -61,8 +66,8 @@ export interface GroupSpec {
 
 // ---- shared entries ---------------------------------------------------------------------------
 
-const momentumParam = (dflt: number, help: string) =>
-  ({ key: 'momentum', label: 'Momentum', type: 'number', default: dflt, min: 0, max: 0.999, scale: 'linear', help }) as const;
+const momentumParam = (dflt: number, help: string, primary = false) =>
+  ({ key: 'momentum', label: 'Momentum', type: 'number', default: dflt, min: 0, max: 0.999, scale: 'linear', help, primary }) as const;
 
 const adamParams = (lrDefault: number) =>
   [
@@ -74,6 +79,7 @@ const adamParams = (lrDefault: number) =>
       min: 1e-6,
       max: 1,
       scale: 'log',
+      primary: true,
       help: 'Largest step size per parameter. Adam normalises each gradient entry, so one rate works for parameters of very different scales.',
     },
     {
@@ -124,20 +130,23 @@ export const SCHEMA = {
         min: 1e-6,
         max: 10,
         scale: 'log',
+        primary: true,
         help: 'Step size: every parameter moves by the learning rate times its (momentum-averaged) gradient.',
       },
-      momentumParam(0.9, 'Fraction of the previous update direction kept each step. Smooths noisy gradients; 0 is plain SGD.'),
+      momentumParam(0.9, 'Fraction of the previous update direction kept each step. Smooths noisy gradients; 0 is plain SGD.', true),
       {
         key: 'nesterov',
         label: 'Nesterov momentum',
         type: 'boolean',
         default: false,
+        primary: true,
         help: 'Look ahead along the momentum direction before adding the gradient (needs momentum > 0). Often a little faster than classical momentum.',
       },
       {
         key: 'weightDecay',
         label: 'Weight decay (L2)',
         type: 'number',
+        primary: true,
         default: 0,
         min: 1e-8,
         max: 1,
@@ -157,6 +166,7 @@ export const SCHEMA = {
         key: 'weightDecay',
         label: 'Weight decay (L2)',
         type: 'number',
+        primary: true,
         default: 0,
         min: 1e-8,
         max: 1,
@@ -176,6 +186,7 @@ export const SCHEMA = {
         key: 'weightDecay',
         label: 'Weight decay (decoupled)',
         type: 'number',
+        primary: true,
         default: 0.01,
         min: 1e-8,
         max: 1,
@@ -298,6 +309,7 @@ function kfacParams() {
   return [
     {
       key: 'lr',
+      primary: true,
       label: 'Learning rate',
       type: 'number',
       default: 0.1,
@@ -308,6 +320,7 @@ function kfacParams() {
     },
     {
       key: 'damping',
+      primary: true,
       label: 'Damping λ',
       type: 'number',
       default: 1e-3,
@@ -318,6 +331,7 @@ function kfacParams() {
     },
     {
       key: 'factorDecay',
+      primary: true,
       label: 'Factor decay ε',
       type: 'number',
       default: 0.95,
@@ -338,6 +352,7 @@ function kfacParams() {
     },
     {
       key: 'tInv',
+      primary: true,
       label: 'Inverse update interval T_inv',
       type: 'integer',
       default: 10,

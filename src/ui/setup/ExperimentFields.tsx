@@ -1,9 +1,9 @@
 // The experiment's own settings: batch size, steps, seed, evaluation interval and the target.
 import { MAX_BATCH_SIZE, MAX_STEPS, type ExperimentConfig } from '../../engine/lab/runner.ts';
 import { presetConfig } from '../../engine/lab/presets.ts';
-import { isTaskId } from '../../engine/lab/tasks.ts';
+import { isTaskId, TASKS } from '../../engine/lab/tasks.ts';
 import { FieldMessages, NumberInput, PlainNumberField } from './fields.tsx';
-import { fieldDomId, FULL_BATCH_TASKS, joinIds, messagesAt, type SetupValidation } from './setup-model.ts';
+import { fieldDomId, joinIds, messagesAt, type SetupValidation } from './setup-model.ts';
 
 interface ExperimentFieldsProps {
   config: ExperimentConfig;
@@ -14,7 +14,7 @@ interface ExperimentFieldsProps {
 const MAX_SEED = 0xffffffff;
 
 export function ExperimentFields({ config, onChange, validation }: ExperimentFieldsProps) {
-  const fullBatch = FULL_BATCH_TASKS.includes(config.task);
+  const fullBatch = isTaskId(config.task) && TASKS[config.task].fullBatch;
   return (
     <div className="setup-grid">
       <PlainNumberField

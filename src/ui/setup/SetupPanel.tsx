@@ -12,7 +12,6 @@ import { TaskPicker } from './TaskPicker.tsx';
 import './setup.css';
 
 export { isValidConfig } from './config-checks.ts';
-export { PARAMETER_COUNTS } from './setup-model.ts';
 
 export interface SetupPanelProps {
   config: ExperimentConfig;

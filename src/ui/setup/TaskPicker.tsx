@@ -5,7 +5,7 @@ import type { ExperimentConfig } from '../../engine/lab/runner.ts';
 import { presetConfig } from '../../engine/lab/presets.ts';
 import { isTaskId, TASK_IDS, TASKS } from '../../engine/lab/tasks.ts';
 import { FieldMessages } from './fields.tsx';
-import { changeTask, fieldDomId, joinIds, formatCount, matchesPreset, PARAMETER_COUNTS, SETTING_EXPLANATIONS } from './setup-model.ts';
+import { changeTask, fieldDomId, joinIds, formatCount, matchesPreset } from './setup-model.ts';
 
 interface TaskPickerProps {
   config: ExperimentConfig;
@@ -49,10 +49,10 @@ export function TaskPicker({ config, onChange, messages }: TaskPickerProps) {
             <dt>Model</dt>
             <dd>{task.model}</dd>
             <dt>Parameters</dt>
-            <dd data-testid="parameter-count">{formatCount(PARAMETER_COUNTS[task.id])}</dd>
+            <dd data-testid="parameter-count">{formatCount(task.parameterCount)}</dd>
             <dt>K-FAC setting</dt>
             <dd>
-              <strong>{task.setting}</strong> — {SETTING_EXPLANATIONS[task.id]}
+              <strong>{task.setting}</strong> — {task.teaching.setting}
             </dd>
           </dl>
           <div className="setup-preset" aria-live="polite">

@@ -1,4 +1,5 @@
-// The setup panel's logic, free of React: facts about the tasks, the fields of each schema group
+// The setup panel's logic, free of React (the tasks' facts live on their definitions,
+// src/engine/lab/tasks/): the fields of each schema group
 // with their effective values and defaults, immutable edits of the config, and the mapping of
 // validation messages ("optimizers[1].hyper.lr: …") to the fields they name.
 import { MAX_RUNS, type ExperimentConfig, type OptimizerEntry } from '../../engine/lab/runner.ts';
@@ -8,38 +9,6 @@ import { groupSpec, isGroupId, type NumericParam, type OptimizerId, type ParamSp
 import { checkConfig } from './config-checks.ts';
 
 // ---- tasks ------------------------------------------------------------------------------------------
-
-/**
- * Trainable parameters of each task's model. Building a model in the UI thread is not worth it for
- * a label; test/ui/setup-model.test.ts builds every model on the CPU backend and checks these.
- */
-export const PARAMETER_COUNTS: Readonly<Record<TaskId, number>> = {
-  'mlp-spirals': 1218,
-  'cnn-mnist': 11178,
-  'vit-mnist': 19594,
-  'gcn-node': 195,
-  'gcn-graph': 2434,
-  'transformer-modular': 10556,
-};
-
-/** Tasks that train on the whole graph every step, so the batch size is ignored (checked in the test too). */
-export const FULL_BATCH_TASKS: readonly TaskId[] = ['gcn-node'];
-
-/** What the task's K-FAC setting (TASKS[id].setting) means for this model's weight sharing, specs/KFAC.md §1–2. */
-export const SETTING_EXPLANATIONS: Readonly<Record<TaskId, string>> = {
-  'mlp-spirals':
-    'The MLP shares no weights across positions (each example is one 2-D point), so K-FAC-expand and K-FAC-reduce build the same factors and differ only in timing noise.',
-  'cnn-mnist':
-    'Each convolution reuses its kernel at every pixel position but the loss is one term per image, so this is the reduce setting: K-FAC-reduce averages inputs and sums gradients over the positions before forming the factors (cheaper), while K-FAC-expand counts every position as an extra example.',
-  'vit-mnist':
-    'Every Linear layer in the ViT applies the same weights to each of the 16 patch tokens, which are mean-pooled before the one-per-image loss, so this is the reduce setting: K-FAC-reduce averages over the tokens first (cheaper), while K-FAC-expand counts every token as an extra example.',
-  'gcn-node':
-    'Each GCN layer applies the same weights to all 400 nodes and every training node has its own loss term, so this is the expand setting: K-FAC-expand counts every node as an example, while K-FAC-reduce would average nodes that carry separate labels.',
-  'gcn-graph':
-    'Each GCN layer shares its weights over the nodes of a graph, and the nodes are mean-pooled before the one-per-graph loss, so this is the reduce setting: K-FAC-reduce averages over the nodes first (cheaper), while K-FAC-expand counts every node as an extra example.',
-  'transformer-modular':
-    'Every Linear layer applies the same weights to each of the 4 tokens and the language-model loss is per token (only the answer after "=" is scored), so this is the expand setting: K-FAC-expand counts every token as an example, while K-FAC-reduce averages the tokens first.',
-};
 
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
@@ -74,15 +43,6 @@ export const ENTRY_GROUPS: readonly EntryGroup[] = ['hyper', 'schedule', 'clip']
 export function groupIdOf(entry: OptimizerEntry, group: EntryGroup): string {
   return group === 'hyper' ? entry.id : group;
 }
-
-/** Hyperparameters shown open; the rest of an optimizer's group sits under "More settings". */
-const PRIMARY_KEYS: Readonly<Record<OptimizerId, readonly string[]>> = {
-  sgd: ['lr', 'momentum', 'nesterov', 'weightDecay'],
-  adam: ['lr', 'weightDecay'],
-  adamw: ['lr', 'weightDecay'],
-  'kfac-expand': ['lr', 'damping', 'factorDecay', 'tInv'],
-  'kfac-reduce': ['lr', 'damping', 'factorDecay', 'tInv'],
-};
 
 export interface FieldModel {
   spec: ParamSpec;
@@ -135,7 +95,8 @@ export function groupFields(config: ExperimentConfig, index: number, group: Entr
       defaultValue,
       changed: set !== undefined && !Object.is(set, defaultValue),
       visible: !spec.onlyWhen || (spec.onlyWhen.values as readonly unknown[]).includes(currentValue(spec.onlyWhen.key)),
-      advanced: group === 'hyper' && !PRIMARY_KEYS[entry.id]?.includes(spec.key),
+      // The schema marks the settings a user tunes first; the rest of an optimizer's group sits under "More settings".
+      advanced: group === 'hyper' && spec.primary !== true,
     };
   });
 }

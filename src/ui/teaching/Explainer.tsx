@@ -3,7 +3,7 @@
 // stays out of the way. The mathematics follows specs/KFAC.md; keep the two in step.
 import { useId } from 'react';
 import { TASKS, type TaskId } from '../../engine/lab/tasks.ts';
-import { FACTOR_BENCH, TASK_SHARING } from './sharing.ts';
+import { FACTOR_BENCH, taskSharing } from './sharing.ts';
 import { SharingDiagram } from './SharingDiagram.tsx';
 import './teaching.css';
 
@@ -65,7 +65,7 @@ function KfacInShort() {
 }
 
 function ExpandVsReduce({ task, title }: { task: TaskId; title: string }) {
-  const sharing = TASK_SHARING[task];
+  const sharing = taskSharing(task);
   const bench = FACTOR_BENCH;
   return (
     <details>
