@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scope } from '../../src/engine/tensor.ts';
 import { createBackend, requestWebGPU } from '../../src/engine/backend/create-backend.ts';
+import { GPU_LIMITS } from '../../src/engine/backend/webgpu/gpu-constants.ts';
 import { useBackends } from '../helpers/backends.ts';
 
 const b = useBackends();
@@ -74,6 +75,9 @@ describe('createBackend', () => {
     expect(be.name).toBe('webgpu');
     expect(be.info.summary).toMatch(/webgpu/);
     expect(be.info.limits?.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    // The limits reported are exactly the one list the backend also requests, each a positive number.
+    expect(Object.keys(be.info.limits ?? {})).toEqual([...GPU_LIMITS]);
+    for (const k of GPU_LIMITS) expect(be.info.limits?.[k], k).toBeGreaterThan(0);
     be.destroy();
   });
   it('gives the CPU backend when asked', async () => {

@@ -7,7 +7,7 @@
 // be taken between two training steps without pausing: the optimizer may replace and dispose its
 // factors at its next step, but the work reading them is already queued ahead of it.
 import type { Backend } from '../backend/backend.ts';
-import type { Tensor } from '../tensor.ts';
+import { readAndDispose, type Tensor } from '../tensor.ts';
 import type { KfacOptimizer } from './kfac-optimizer.ts';
 import { hostEigenvalues } from '../linalg/host-eigh.ts';
 
@@ -92,22 +92,17 @@ function readFactor(factor: Tensor, deviceMax: number): Promise<ReadFactor> {
   const n = factor.shape[0];
   if (factor.rank !== 2 || factor.shape[1] !== n) throw new Error(`curvatureSnapshot: factor ${factor} is not square`);
   const matrix = factor.read();
-  let values: Tensor | null = null;
   let eigenvalues: Promise<ArrayLike<number>> | null = null;
   if (n <= deviceMax) {
     const be: Backend = factor.backend;
     const result = be.eigh(factor);
     result.vectors.dispose();
-    values = result.values;
-    eigenvalues = values.read();
+    // readAndDispose issues the read at once (before its first await), so it is queued here too.
+    eigenvalues = readAndDispose(result.values);
   }
   return (async () => {
-    try {
-      const [m, ev] = await Promise.all([matrix, eigenvalues]);
-      return { n, matrix: Float64Array.from(m), eigenvalues: ev ? descending(ev) : null };
-    } finally {
-      values?.dispose();
-    }
+    const [m, ev] = await Promise.all([matrix, eigenvalues]);
+    return { n, matrix: Float64Array.from(m), eigenvalues: ev ? descending(ev) : null };
   })();
 }
 

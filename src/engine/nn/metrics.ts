@@ -2,7 +2,7 @@
 // so a runner can also collect the count tensors of many batches and read them in one go.
 import type { Variable } from '../autograd/variable.ts';
 import { ShapeError } from '../shape-rules/shape.ts';
-import { shapeToString, Tensor } from '../tensor.ts';
+import { readAndDispose, shapeToString, Tensor } from '../tensor.ts';
 
 export interface AccuracyResult {
   /** correct / counted, or NaN when every target was ignored. */
@@ -54,10 +54,5 @@ export function accuracyFromCounts(counts: ArrayLike<number>): AccuracyResult {
 
 /** Top-1 accuracy, read back to the host (per example or per token, see top1Counts). */
 export async function top1Accuracy(logits: Tensor | Variable, targets: Tensor): Promise<AccuracyResult> {
-  const counts = top1Counts(logits, targets);
-  try {
-    return accuracyFromCounts(await counts.read());
-  } finally {
-    counts.dispose();
-  }
+  return accuracyFromCounts(await readAndDispose(top1Counts(logits, targets)));
 }

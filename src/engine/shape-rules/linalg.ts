@@ -7,7 +7,7 @@
 //   eigh:             A [..., n, n] → values [..., n] ascending, vectors [..., n, n] (columns)
 // cholesky and eigh read only the lower triangle of A (j ≤ i) and treat A as its mirror image.
 import type { Backend } from '../backend/backend.ts';
-import { shapeToString, sizeOf, type DType, type Tensor } from '../tensor.ts';
+import { readAndDispose, shapeToString, sizeOf, type DType, type Tensor } from '../tensor.ts';
 import { requireDType, requireRank, resultFloatType, sameBackend, ShapeError } from './shape.ts';
 
 /** A batch of square matrices [..., n, n], flattened to `batch` matrices for the kernels. */
@@ -139,12 +139,7 @@ export function choleskyFailures(status: ArrayLike<number>, batchShape: readonly
  */
 export async function choleskyChecked(backend: Backend, a: Tensor): Promise<Tensor> {
   const { factor, status } = backend.cholesky(a);
-  let codes: ArrayLike<number>;
-  try {
-    codes = await status.read();
-  } finally {
-    status.dispose();
-  }
+  const codes = await readAndDispose(status);
   const failures = choleskyFailures(codes, a.shape.slice(0, -2));
   if (failures.length > 0) {
     factor.dispose();

@@ -17,6 +17,7 @@ import type {
 } from '../backend.ts';
 import { arrayFor, bytesPerElement, sizeOf, Tensor, type DType, type Shape, type TypedArray } from '../../tensor.ts';
 import { checkReshape } from '../../shape-rules/shape.ts';
+import { GPU_LIMITS } from './gpu-constants.ts';
 import { GpuRuntime } from './runtime.ts';
 import * as elementwise from './elementwise.ts';
 import * as reduction from './reduce.ts';
@@ -58,16 +59,8 @@ export class WebGPUBackend implements Backend {
 
   static async create(adapter: GPUAdapter, options: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
     // Ask for the adapter's own limits: K-FAC factors and im2col buffers outgrow the defaults.
-    const want = [
-      'maxStorageBufferBindingSize',
-      'maxBufferSize',
-      'maxComputeWorkgroupStorageSize',
-      'maxComputeInvocationsPerWorkgroup',
-      'maxComputeWorkgroupSizeX',
-      'maxStorageBuffersPerShaderStage',
-    ] as const;
     const requiredLimits: Record<string, number> = {};
-    for (const k of want) requiredLimits[k] = adapter.limits[k];
+    for (const k of GPU_LIMITS) requiredLimits[k] = adapter.limits[k];
     const device = await adapter.requestDevice({ requiredLimits });
     return new WebGPUBackend(adapter, device, options);
   }
@@ -87,17 +80,7 @@ export class WebGPUBackend implements Backend {
       isFallbackAdapter: (a as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
     };
     const limits: Record<string, number> = {};
-    for (const k of [
-      'maxStorageBufferBindingSize',
-      'maxBufferSize',
-      'maxComputeWorkgroupStorageSize',
-      'maxComputeInvocationsPerWorkgroup',
-      'maxComputeWorkgroupSizeX',
-      'maxComputeWorkgroupsPerDimension',
-      'maxStorageBuffersPerShaderStage',
-    ] as const) {
-      limits[k] = device.limits[k];
-    }
+    for (const k of GPU_LIMITS) limits[k] = device.limits[k];
     const name = [description.vendor, description.architecture].filter(Boolean).join(' ') || 'unknown adapter';
     this.info = {
       name: 'webgpu',
