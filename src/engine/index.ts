@@ -7,6 +7,7 @@ export { CpuBackend } from './backend/cpu/cpu-backend.ts';
 export { WebGPUBackend, DeviceLostError } from './backend/webgpu/webgpu-backend.ts';
 export { ShapeError } from './shape-rules/shape.ts';
 export { Rng } from './random.ts';
+export { hostEigh, hostEigenvalues, type HostEigh } from './linalg/host-eigh.ts';
 
 export { Variable, constant, parameter, noGrad } from './autograd/variable.ts';
 export { grad } from './autograd/backward.ts';
@@ -76,6 +77,10 @@ export {
   type LoadedTask,
   type PlacedTask,
   type TrainBatch,
+  type TaskPreset,
+  type KfacPreset,
+  type TaskSharing,
+  type TaskTeaching,
 } from './lab/tasks.ts';
 export {
   Experiment,
