@@ -106,3 +106,16 @@ export {
   type TargetMetric,
 } from './lab/runner.ts';
 export { presetConfig } from './lab/presets.ts';
+export {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  CheckpointError,
+  captureCheckpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  restoreCheckpoint,
+  type Checkpoint,
+  type CheckpointMeta,
+  type CheckpointParam,
+  type RestoreExpectation,
+} from './checkpoint/checkpoint.ts';
