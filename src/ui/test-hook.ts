@@ -1,6 +1,6 @@
 // window.__lab: a read-only view of the app's state for the Playwright tests (e2e/), so they assert
 // on numbers rather than pixels, plus the lab's actions. Also handy in the browser console.
-import type { ExperimentConfig } from '../engine/lab/runner.ts';
+import type { ExperimentConfig } from '../engine/lab/experiment-config.ts';
 import type { BackendReport, LabStatus } from '../worker/protocol.ts';
 import type { GpuState, GpuStatus } from './gpu-session.ts';
 import { metricSeries, useLabUi, type LabMessage, type RunProgress } from './lab/lab-store.ts';

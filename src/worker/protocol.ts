@@ -1,7 +1,8 @@
 // The typed messages between the page and the lab worker (src/worker/lab-worker.ts): commands in,
 // events out. Metric points travel as columns of typed arrays whose buffers are transferred, so a
 // batch of hundreds of points costs one structured clone of a few small objects.
-import type { ExperimentConfig, ExperimentResult, MetricPoint, ResolvedConfig, RunResult } from '../engine/lab/runner.ts';
+import type { ExperimentConfig, ResolvedConfig } from '../engine/lab/experiment-config.ts';
+import type { ExperimentResult, MetricPoint, RunResult } from '../engine/lab/results.ts';
 import type { LabDevice } from '../engine/lab/report.ts';
 import type { OptimizerId } from '../engine/optim/schema.ts';
 import type { CurvatureSnapshot } from '../engine/curvature/snapshot.ts';

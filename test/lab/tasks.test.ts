@@ -3,7 +3,7 @@
 // whatever the indices, the preset is a valid experiment, and the teaching text is in the task's setting.
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
-import { validateConfig } from '../../src/engine/lab/runner.ts';
+import { validateConfig } from '../../src/engine/lab/experiment-config.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';
 import { isTaskId, loadTask, TASK_IDS, TASKS } from '../../src/engine/lab/tasks.ts';
 

@@ -7,7 +7,8 @@ import type { Variable } from '../autograd/variable.ts';
 import { CpuBackend } from '../backend/cpu/cpu-backend.ts';
 import { mseTerms } from '../nn/losses.ts';
 import { scope, shapeToString, type Tensor } from '../tensor.ts';
-import type { BiasMode, LossTargets } from './factors.ts';
+import type { BiasMode } from './factors.ts';
+import type { LossTargets } from '../nn/losses.ts';
 
 /** A dense square matrix, row-major. */
 export interface SquareMatrix {

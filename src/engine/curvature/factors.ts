@@ -9,7 +9,7 @@ import { noGrad, type Variable } from '../autograd/variable.ts';
 import { Rng } from '../random.ts';
 import { keep, scope, type Tensor } from '../tensor.ts';
 import { withCurvatureCapture, type KfacForwardCapture, type KfacLayerInfo, type SharingLayout } from '../nn/curvature-hook.ts';
-import { computeLoss, lossScaleTensor, type LossSpec } from '../nn/losses.ts';
+import { computeLoss, lossScaleTensor, type LossTargets } from '../nn/losses.ts';
 
 export type KfacApprox = 'expand' | 'reduce';
 export type FisherType = 'type-2' | 'mc' | 'empirical';
@@ -50,12 +50,6 @@ export interface LayerFactors {
   G: Tensor;
   setting: LossSetting;
   bias: BiasMode;
-}
-
-export interface LossTargets {
-  spec: LossSpec;
-  /** CE: int32 class indices with the outputs' leading shape (negative = ignored); MSE: the outputs' shape. */
-  targets: Tensor;
 }
 
 export interface KfacPass {

@@ -4,7 +4,8 @@
 // worker straight into `metricSeries`, which the charts subscribe to; the store only takes a
 // throttled progress summary from it, so React re-renders a few times a second, not per step.
 import { create } from 'zustand';
-import type { ExperimentConfig, ExperimentResult, MetricPoint, ResolvedConfig } from '../../engine/lab/runner.ts';
+import type { ExperimentConfig, ResolvedConfig } from '../../engine/lab/experiment-config.ts';
+import type { ExperimentResult, MetricPoint } from '../../engine/lab/results.ts';
 import { labJson, type LabJson } from '../../engine/lab/report.ts';
 import type { CurvatureSnapshot } from '../../engine/curvature/snapshot.ts';
 import {

@@ -1,7 +1,7 @@
 // One row of the results table per run, computed from the chart series (the evaluated points) so the
 // table is live during training and matches the charts exactly. Pure: no React, no DOM.
 import { firstOrderBaseline, type LabJson } from '../../engine/lab/report.ts';
-import type { RunHistory } from '../../engine/lab/runner.ts';
+import type { RunHistory } from '../../engine/lab/results.ts';
 import type { OptimizerId } from '../../engine/optim/schema.ts';
 import type { RunMeta, RunSeries } from '../charts/metric-series.ts';
 
