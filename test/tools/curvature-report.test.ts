@@ -20,6 +20,8 @@ import {
   type ReportApproximation,
 } from '../../src/engine/tools/curvature-report/curvature-report.ts';
 import { relativeError } from '../helpers/compare.ts';
+import { useBackends } from '../helpers/backends.ts';
+import type { Backend } from '../../src/engine/backend/backend.ts';
 
 const cpu = new CpuBackend();
 afterAll(() => cpu.destroy());
@@ -193,5 +195,45 @@ describe('curvatureReport on vit-mnist (CPU, few examples)', () => {
     expect(relativeError(shared.expand.eigA, shared.reduce.eigA)).toBeGreaterThan(1e-3);
     model.dispose();
     task.dispose();
+  });
+});
+
+describe('curvatureReport on WebGPU', () => {
+  const b = useBackends();
+  it('mlp-spirals: the same report as on the CPU, to float32 accuracy', async () => {
+    const loaded = await loadTask('mlp-spirals');
+    const run = async (backend: Backend) => {
+      const task = loaded.place(backend);
+      const model = task.buildModel(1);
+      try {
+        return await curvatureReport(task, model, {
+          trainSize: loaded.trainSize,
+          examples: 96,
+          batchSize: 48,
+          fisher: 'empirical',
+          bias: 'separate',
+        });
+      } finally {
+        model.dispose();
+        task.dispose();
+      }
+    };
+    const [onCpu, onGpu] = [await run(b.cpu), await run(b.gpu)];
+    expect(onGpu.device).toMatch(/^webgpu/);
+    expect(onGpu.exactFisher).toBe('empirical');
+    onGpu.layers.forEach((l, k) => {
+      const ref = onCpu.layers[k];
+      expect(l.bias).toBe('separate');
+      for (const approx of ['expand', 'reduce'] as const) {
+        const [x, y] = [l[approx], ref[approx]];
+        expect(relativeError(x.kfac, y.kfac), `${l.name} ${approx} kfac`).toBeLessThan(1e-4);
+        expect(relativeError(x.ekfac, y.ekfac), `${l.name} ${approx} ekfac`).toBeLessThan(1e-3);
+        expect(relativeError(x.ekfacBias!, y.ekfacBias!), `${l.name} ${approx} ekfacBias`).toBeLessThan(1e-3);
+        expect(Math.abs(x.fit!.kfac - y.fit!.kfac)).toBeLessThan(1e-3);
+        expect(Math.abs(x.fit!.ekfac - y.fit!.ekfac)).toBeLessThan(1e-3);
+        expect(x.fit!.ekfac).toBeLessThanOrEqual(x.fit!.kfac + 1e-4);
+      }
+      expect(relativeError(l.exact!.eigenvalues, ref.exact!.eigenvalues)).toBeLessThan(1e-3);
+    });
   });
 });
