@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatCaseFactors } from '../../src/cli/factors-case.ts';
 import { CaseError, computeCaseFactors, parseFactorsCase, type FactorsCase } from '../../src/engine/tools/case.ts';
-import type { StackLayerSpec } from '../../src/engine/curvature/layer-stack.ts';
+import type { StackLayerSpec } from '../../src/engine/nn/models/layer-stack.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { useBackends } from '../helpers/backends.ts';
 import { exactBlocks, flat, kfacError, nested, randomStack } from './oracle-helpers.ts';

@@ -10,7 +10,7 @@ import { CpuBackend } from '../backend/cpu/cpu-backend.ts';
 import { requestWebGPU } from '../backend/create-backend.ts';
 import { constant, type Variable } from '../autograd/variable.ts';
 import { computeKfacFactors, type BiasMode, type FisherType, type KfacApprox, type LossSetting } from '../curvature/factors.ts';
-import { LayerStack, type StackLayerSpec } from '../curvature/layer-stack.ts';
+import { LayerStack, type StackLayerSpec } from '../nn/models/layer-stack.ts';
 import { lossSpec, type LossKind, type LossTargets, type Reduction } from '../nn/losses.ts';
 import type { Tensor } from '../tensor.ts';
 
