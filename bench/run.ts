@@ -8,6 +8,10 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     about: 'K-FAC cost: expand vs reduce factor time as R grows; time per step vs SGD and Adam on the tiny ViT [--backend webgpu|cpu]',
     run: async (args) => (await import('./kfac.ts')).runKfacBench(args),
   },
+  'host-copy': {
+    about: "cost of the lab's periodic host copy (parameters + optimizer state) per run of the ViT preset [--backend webgpu|cpu]",
+    run: async (args) => (await import('./host-copy.ts')).runHostCopyBench(args),
+  },
   reproduce: {
     about:
       'steps and wall-clock to a validation target, tuned SGD / Adam / K-FAC-expand / K-FAC-reduce, 3 seeds [--backend cpu|webgpu] [--tasks a,b] [--seeds 1,2,3]',
