@@ -34,7 +34,7 @@ export interface SummaryInput {
   errors: readonly (string | null)[];
 }
 
-/** The first evaluated point whose metric reaches the target (same rule as runner.ts reachTarget). */
+/** The first evaluated point whose metric reaches the target (same rule as engine/lab/results.ts reachTarget). */
 export function reachTargetInSeries(s: Readonly<RunSeries>, target: number): { steps: number; timeMs: number } | null {
   for (let i = 0; i < s.valStep.length; i++) {
     if (s.valMetric[i] >= target) return { steps: s.valStep[i], timeMs: s.valTimeMs[i] };
