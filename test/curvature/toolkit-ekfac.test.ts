@@ -3,7 +3,7 @@
 // settings, folded and separate bias; and EK-FAC's fit is never worse than K-FAC's in that basis.
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
-import { kron } from '../../src/engine/curvature/exact-ggn.ts';
+import { exactGgnBlock, kron } from '../../src/engine/curvature/exact-ggn.ts';
 import {
   batchList,
   exactCurvatureMatrix,
@@ -15,6 +15,11 @@ import {
   type LossSetting,
 } from '../../src/engine/curvature/toolkit.ts';
 import type { LossKind, Reduction } from '../../src/engine/nn/losses.ts';
+import * as ops from '../../src/engine/autograd/ops.ts';
+import { constant, type Variable } from '../../src/engine/autograd/variable.ts';
+import { Linear } from '../../src/engine/nn/linear.ts';
+import { lossSpec } from '../../src/engine/nn/losses.ts';
+import { Module, type LayerContext } from '../../src/engine/nn/module.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { diagInBasis, fromBasis, frobenius, placeProblem, scaledMaxError, stackProblem, subBlock } from './toolkit-helpers.ts';
 
@@ -81,6 +86,83 @@ describe('EK-FAC Λ against the dense exact curvature (CPU, float64)', () => {
           }
         });
       }
+    }
+  }
+});
+
+describe('exactCurvatureMatrix', () => {
+  for (const bias of ['folded', 'separate'] as BiasMode[]) {
+    it(`its diagonal blocks equal exactGgnBlock of each layer (bias ${bias})`, () => {
+      const p = stackProblem(new Rng(6), { widths: [2, 3, 2], N: 3, R: 2, setting: 'expand', loss: 'ce', reduction: 'mean', ignore: true });
+      const placed = placeProblem(cpu, p);
+      try {
+        const dense = exactCurvatureMatrix(placed.model, placed.full.forward, placed.full.loss, { bias });
+        expect(dense.size).toBe(bias === 'folded' ? 3 * 3 + 2 * 4 : 3 * 2 + 3 + 2 * 3 + 2);
+        placed.model.linears.forEach(({ layer }, k) => {
+          const one = exactGgnBlock(placed.full.forward, placed.full.loss, layer.weight, layer.bias, { bias });
+          const at = dense.layers[k];
+          expect(scaledMaxError(subBlock(dense.values, dense.size, at.offset, at.dOut * at.width), one.weight.values)).toBeLessThan(1e-13);
+          if (one.bias)
+            expect(scaledMaxError(subBlock(dense.values, dense.size, at.biasOffset!, at.dOut), one.bias.values)).toBeLessThan(1e-13);
+          else expect(at.biasOffset).toBeNull();
+        });
+      } finally {
+        placed.dispose();
+      }
+    });
+  }
+});
+
+/** Linear → tanh → a fixed R×R mixing of positions → Linear: each loss term depends on every position. */
+class Mixer extends Module {
+  readonly first: Linear;
+  readonly second: Linear;
+  constructor(
+    ctx: LayerContext,
+    private readonly mix: Variable,
+  ) {
+    super(ctx);
+    this.first = this.addModule('first', new Linear(ctx, 'first', 3, 4, { sharedDims: ['positions'] }));
+    this.second = this.addModule('second', new Linear(ctx, 'second', 4, 2, { sharedDims: ['positions'] }));
+  }
+  forward(x: Variable): Variable {
+    return this.second.forward(ops.matmul(this.mix, ops.tanh(this.first.forward(x))));
+  }
+}
+
+describe('EK-FAC Λ in a model that mixes positions (expand setting, per-term passes)', () => {
+  for (const fisher of ['type-2', 'empirical'] as FisherType[]) {
+    for (const bias of ['folded', 'separate'] as BiasMode[]) {
+      it(`${fisher}, bias ${bias}`, async () => {
+        const rng = new Rng(3);
+        const [N, R] = [2, 3];
+        const mix = constant(cpu.tensor(rng.uniformArray(R * R), [R, R], 'float64'));
+        const model = new Mixer({ backend: cpu, seed: 4, precision: 'float64' } as LayerContext, mix);
+        const x = cpu.tensor(rng.normalArray(N * R * 3), [N, R, 3], 'float64');
+        const y = cpu.tensor(rng.uniformArray(N * R * 2), [N, R, 2], 'float64');
+        const batch = { forward: () => model.forward(constant(x)), loss: { spec: lossSpec('mse', 'mean'), targets: y } };
+        const curvature = await fitCurvature(model, batchList([batch]), { approx: 'expand', fisher, bias });
+        const ekfac = await fitEkfac(curvature, model, batchList([batch]));
+        try {
+          const dense = exactCurvatureMatrix(model, batch.forward, batch.loss, { bias, kind: fisher === 'type-2' ? 'ggn' : 'empirical' });
+          for (const [k, layer] of curvature.layers.entries()) {
+            const at = dense.layers[k];
+            const P = at.dOut * at.width;
+            const eig = await layer.eigenHost();
+            const expected = diagInBasis(subBlock(dense.values, dense.size, at.offset, P), kron(eig.G.vectors, eig.A.vectors).values, P);
+            expect(scaledMaxError(await ekfac.layers[k].spectrum(), expected), `layer ${k} Λ`).toBeLessThan(1e-10);
+            if (bias === 'separate') {
+              const expectedBias = diagInBasis(subBlock(dense.values, dense.size, at.biasOffset!, at.dOut), eig.G.vectors, at.dOut);
+              expect(scaledMaxError(await ekfac.layers[k].biasBlock!.spectrum(), expectedBias)).toBeLessThan(1e-10);
+            }
+          }
+        } finally {
+          ekfac.dispose();
+          curvature.dispose();
+          [x, y, mix.value].forEach((t) => t.dispose());
+          model.dispose();
+        }
+      });
     }
   }
 });

@@ -69,7 +69,8 @@ export function perExampleGradients(model: Module, batch: CurvatureBatch, option
     const sum = { spec: lossSpec(batch.loss.spec.kind, 'sum'), targets: batch.loss.targets };
     const seeds = noGrad(() => backPropagatedSeeds(be, outputs.value, sum, 'empirical', 1, 0));
     runSeedPasses(outputs, seeds, false);
-    return results;
+    // The hooks fire in backward order (last layer first).
+    return results.sort((x, y) => x.index - y.index);
   });
 }
 
