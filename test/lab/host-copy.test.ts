@@ -127,6 +127,26 @@ describe('host copy and resume', () => {
     });
   });
 
+  it("an optimizer refuses another optimizer's exported state", async () => {
+    const experiment = await Experiment.create(cpu, config({ steps: 2 }));
+    try {
+      await experiment.run();
+      const [sgd, adam, kfac] = experiment.optimizers;
+      const params = experiment.models[1].parameters();
+      const adamState = await adam.exportState(params);
+      expect(Object.keys(adamState.params[params[0].name]).sort()).toEqual(['m', 't', 'v']);
+      expect(() => sgd.importState(experiment.models[0].parameters(), adamState)).toThrow(
+        /sgd.importState: the state was exported by "adam"/,
+      );
+      const kfacState = await kfac.exportState(experiment.models[2].parameters());
+      expect(kfacState.counters.updates).toBe(2);
+      expect(Object.keys(kfacState.factors ?? {}).length).toBeGreaterThan(0);
+      expect(() => adam.importState(params, kfacState)).toThrow(/exported by "kfac-reduce"/);
+    } finally {
+      experiment.dispose();
+    }
+  });
+
   it('refuses resume points that do not match the config', async () => {
     await expect(Experiment.create(cpu, config(), { resume: [] })).rejects.toThrow(/resume: 0 resume points for 3 runs/);
     await expect(Experiment.create(cpu, config(), { hostCopyInterval: -1 })).rejects.toThrow(/hostCopyInterval/);
