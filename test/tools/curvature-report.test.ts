@@ -67,12 +67,13 @@ describe('curvatureReport on mlp-spirals (CPU)', async () => {
   });
 
   it('reports progress over the three sweeps, in order, to the total', () => {
-    expect(progress.map((p) => p.done)).toEqual(Array.from({ length: 9 }, (_, i) => i + 1));
-    expect(progress.every((p) => p.total === 9)).toBe(true);
+    expect(progress.map((p) => p.done)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(progress.every((p) => p.total === 12)).toBe(true);
     expect(progress.map((p) => p.phase)).toEqual([
       ...Array(3).fill('factors-expand'),
       ...Array(3).fill('factors-reduce'),
       ...Array(3).fill('ekfac-exact'),
+      ...Array(3).fill('spectra'),
     ]);
   });
 
@@ -168,11 +169,15 @@ describe('curvatureReport on vit-mnist (CPU, few examples)', () => {
       trainSize: loaded.trainSize,
       examples: 6,
       batchSize: 3,
-      exactMaxParams: 300,
+      exactMaxParams: 1000,
+      exactLayers: [0, 13],
       seed: 2,
     });
     expect(cpu.memory().liveTensors).toBe(before);
     expect(report.layers.length).toBeGreaterThan(4);
+    // Exact blocks only for the layers asked for that are small enough (the first, 1600 parameters, is not).
+    const wantsExact = (l: { index: number; params: number }) => [0, 13].includes(l.index) && l.params <= 1000;
+    expect(report.layers.filter(wantsExact)).toHaveLength(1);
     for (const l of report.layers) {
       expect(l.width).toBe(l.bias === 'folded' ? l.dIn + 1 : l.dIn);
       for (const a of [l.expand, l.reduce]) {
@@ -183,11 +188,11 @@ describe('curvatureReport on vit-mnist (CPU, few examples)', () => {
         expect(a.A.cells).toBe(Math.min(48, l.width));
         expect(a.G.cells).toBe(Math.min(48, l.dOut));
         expect(allFinite([...a.eigA, ...a.eigG, ...a.kfac, ...a.ekfac, ...a.A.data, ...a.G.data])).toBe(true);
-        if (l.params <= 300) {
+        if (wantsExact(l)) {
           expect(a.fit!.ekfac).toBeLessThanOrEqual(a.fit!.kfac + 1e-6);
         } else expect(a.fit).toBeNull();
       }
-      if (l.params <= 300) expect(l.exact!.eigenvalues).toHaveLength(l.params);
+      if (wantsExact(l)) expect(l.exact!.eigenvalues).toHaveLength(l.params);
       else expect(l.exact).toBeNull();
     }
     // The patches share the embedding: expand and reduce differ there (R = 16).
@@ -211,6 +216,7 @@ describe('curvatureReport on WebGPU', () => {
           examples: 96,
           batchSize: 48,
           fisher: 'empirical',
+          exactLayers: [0, 2], // the 1056-parameter block's host eigenvalues would double the time
           bias: 'separate',
         });
       } finally {
@@ -229,11 +235,13 @@ describe('curvatureReport on WebGPU', () => {
         expect(relativeError(x.kfac, y.kfac), `${l.name} ${approx} kfac`).toBeLessThan(1e-4);
         expect(relativeError(x.ekfac, y.ekfac), `${l.name} ${approx} ekfac`).toBeLessThan(1e-3);
         expect(relativeError(x.ekfacBias!, y.ekfacBias!), `${l.name} ${approx} ekfacBias`).toBeLessThan(1e-3);
+        if (k === 1) continue;
         expect(Math.abs(x.fit!.kfac - y.fit!.kfac)).toBeLessThan(1e-3);
         expect(Math.abs(x.fit!.ekfac - y.fit!.ekfac)).toBeLessThan(1e-3);
         expect(x.fit!.ekfac).toBeLessThanOrEqual(x.fit!.kfac + 1e-4);
       }
-      expect(relativeError(l.exact!.eigenvalues, ref.exact!.eigenvalues)).toBeLessThan(1e-3);
+      if (k === 1) expect(l.exact).toBeNull();
+      else expect(relativeError(l.exact!.eigenvalues, ref.exact!.eigenvalues)).toBeLessThan(1e-3);
     });
   });
 });

@@ -41,6 +41,11 @@ export interface CurvatureReportOptions {
   batchSize?: number;
   /** Layers with at most this many weight-block parameters (dOut × width) get the exact block (default 1500). */
   exactMaxParams?: number;
+  /**
+   * Only these layers (by index) get the exact block, if small enough (default: every layer). Its
+   * eigenvalues cost O(params³) on the host: about 2 s for a 1056-parameter block on a 2-core VM.
+   */
+  exactLayers?: readonly number[];
   /** Heatmap cells per side (default 48). */
   maxCells?: number;
   /** Longest spectrum kept per layer and approximation: the largest values (default 2048). */
@@ -51,10 +56,11 @@ export interface CurvatureReportOptions {
 }
 
 export interface CurvatureReportProgress {
-  /** Batches done over all three sweeps. */
+  /** Steps done: 3 × batches (the sweeps), then one per layer. */
   done: number;
   total: number;
-  phase: 'factors-expand' | 'factors-reduce' | 'ekfac-exact';
+  /** The three sweeps over the batches, then one step per layer for its spectra and fits. */
+  phase: 'factors-expand' | 'factors-reduce' | 'ekfac-exact' | 'spectra';
 }
 
 /** A square matrix block-averaged to cells×cells for a heatmap (snapshot.ts blockAverage). */
@@ -176,7 +182,7 @@ export async function curvatureReport<M extends Module>(
   const chunks: Int32Array[] = [];
   for (let i = 0; i < indices.length; i += o.batchSize) chunks.push(indices.subarray(i, i + o.batchSize));
   const weightOf = (chunk: Int32Array) => chunk.length / indices.length;
-  const total = 3 * chunks.length;
+  let total = 3 * chunks.length; // plus one per layer, added when the first batch has shown the layers
   let done = 0;
   const step = async (phase: CurvatureReportProgress['phase']) => {
     done++;
@@ -213,7 +219,10 @@ export async function curvatureReport<M extends Module>(
           const next = withBatch(chunk, (b) =>
             scope(() => {
               const f = computeKfacFactors(b.forward, b.loss, { approx, fisher: o.fisher, bias: o.bias, seed: o.seed + c });
-              if (meta.length === 0) meta = f.map(metaOf);
+              if (meta.length === 0) {
+                meta = f.map(metaOf);
+                total += meta.length;
+              }
               const add = (prev: Tensor | undefined, t: Tensor) =>
                 keep(prev ? be.binary('add', prev, be.binaryScalar('mul', t, w)) : be.binaryScalar('mul', t, w));
               const next = f.map((l, k) => ({ A: add(sums[k]?.A, l.A), G: add(sums[k]?.G, l.G) }));
@@ -254,7 +263,9 @@ export async function curvatureReport<M extends Module>(
     const acc = { expand: new EkfacAccumulator(bases.expand), reduce: new EkfacAccumulator(bases.reduce) };
     accumulators.push(acc.expand, acc.reduce);
     const exactFisher = o.fisher === 'empirical' ? 'empirical' : 'type-2';
-    const small = new Set(meta.filter((l) => l.dOut * l.width <= o.exactMaxParams).map((l) => l.name));
+    const small = new Set(
+      meta.filter((l, k) => l.dOut * l.width <= o.exactMaxParams && (options.exactLayers?.includes(k) ?? true)).map((l) => l.name),
+    );
     const exactSums = new Map<string, Tensor>();
     const addExact = (g: TermGradients, w: number) => {
       if (!small.has(g.layer.name)) return;
@@ -300,7 +311,8 @@ export async function curvatureReport<M extends Module>(
       const ekfacExactMs = performance.now() - ekfacStart;
 
       // ---- assemble (host, float64) --------------------------------------------------------------
-      const layers = meta.map((l, k): ReportLayer => {
+      const layers: ReportLayer[] = [];
+      for (const [k, l] of meta.entries()) {
         const F = exact.get(l.name) ?? null;
         const approximation = (approx: KfacApprox): ReportApproximation => {
           const e = eig[approx][k];
@@ -327,7 +339,7 @@ export async function curvatureReport<M extends Module>(
               : null,
           };
         };
-        return {
+        layers.push({
           index: k,
           name: l.name,
           dIn: l.dIn,
@@ -339,8 +351,10 @@ export async function curvatureReport<M extends Module>(
           expand: approximation('expand'),
           reduce: approximation('reduce'),
           exact: F ? { eigenvalues: Array.from(hostEigenvalues(F, l.dOut * l.width)) } : null,
-        };
-      });
+        });
+        exact.delete(l.name); // free the host block early
+        await step('spectra');
+      }
       return {
         examples: indices.length,
         batches: chunks.length,
