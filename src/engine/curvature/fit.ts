@@ -6,7 +6,7 @@ import type { Module } from '../nn/module.ts';
 import { keep, scope, type Tensor } from '../tensor.ts';
 import { batchTerms, LossScaleTracker, throwIfAborted, yieldToEventLoop, type CurvatureData, type RunControl } from './data.ts';
 import { kfacForward, type BiasMode, type FisherType, type KfacApprox, type LayerFactors, type LossSetting } from './factors.ts';
-import { FactorBlock, kroneckerBlock, type KroneckerBlock } from './kronecker.ts';
+import { FactorBlock, kroneckerBlock, type EighChoice, type KroneckerBlock } from './kronecker.ts';
 
 export interface FitOptions extends RunControl {
   approx: KfacApprox;
@@ -20,6 +20,8 @@ export interface FitOptions extends RunControl {
   seed?: number;
   /** Override the per-layer inference of the loss setting (docs/kfac.md §2). */
   setting?: LossSetting;
+  /** The eigensolver of the layers' lazy eigen() (default 'auto': see DEVICE_EIGH_MAX). */
+  eigh?: EighChoice;
 }
 
 /** The options a curvature was fitted with, defaults filled in. */
@@ -66,8 +68,9 @@ class FittedLayer extends FactorBlock implements KroneckerLayer {
     A: Tensor,
     G: Tensor,
     readonly biasBlock: KroneckerBlock | null,
+    eigh: EighChoice,
   ) {
-    super(A, G);
+    super(A, G, eigh);
   }
 
   override dispose(): void {
@@ -141,7 +144,7 @@ export async function fitCurvature(model: Module, data: CurvatureData, options: 
     }
     throw e;
   }
-  const layers = finish(running ?? [], scales.scale);
+  const layers = finish(running ?? [], scales.scale, options.eigh ?? 'auto');
   return {
     layers,
     options: fitted,
@@ -179,7 +182,7 @@ function accumulate(running: RunningLayer[] | null, factors: readonly LayerFacto
   });
 }
 
-function finish(running: readonly RunningLayer[], lossScale: number): KroneckerLayer[] {
+function finish(running: readonly RunningLayer[], lossScale: number, eigh: EighChoice): KroneckerLayer[] {
   return running.map((l, index) => {
     const be = l.A.backend;
     const { A, G, biasG } = scope(() => {
@@ -199,7 +202,8 @@ function finish(running: readonly RunningLayer[], lossScale: number): KroneckerL
       l.factors.setting,
       A,
       G,
-      biasG ? kroneckerBlock(null, biasG) : null,
+      biasG ? kroneckerBlock(null, biasG, { eigh }) : null,
+      eigh,
     );
   });
 }

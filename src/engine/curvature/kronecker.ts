@@ -15,11 +15,16 @@ import { eigenPrecondition } from './preconditioner.ts';
 /**
  * Largest factor that goes to the device's eigh on WebGPU; larger ones are read back, decomposed by
  * the float64 host solver and uploaded. Measured by `npm run bench -- curvature` (bench/results/
- * curvature.json, "eigh"): on SwiftShader the one-workgroup-per-matrix Jacobi kernel is already
- * slower than the host round trip at n = 64 and falls far behind beyond it, and it is float32;
- * below that size both take milliseconds. The CPU backend always uses the host solver.
+ * curvature.json, "eigh"; SwiftShader, 2-core VM): the host round trip took 0.1 / 0.2 / 0.6 / 4.3 /
+ * 58 ms at n = 8 / 16 / 32 / 64 / 128, the device's one-workgroup-per-matrix Jacobi kernel 4.5 / 5 /
+ * 13 / 132 / 1500 ms, with float32 errors (values ~1e-7·λ_max, ‖QᵀQ − I‖ ~1e-6) where the host is
+ * float64-exact. So the host wins at every size there and this is 0; no hardware GPU was measured
+ * (rerun the bench on one before raising it). The CPU backend always uses the host solver.
  */
-export const DEVICE_EIGH_MAX = 32;
+export const DEVICE_EIGH_MAX = 0;
+
+/** Which eigensolver a block uses: 'auto' (default) follows DEVICE_EIGH_MAX. */
+export type EighChoice = 'auto' | 'device' | 'host';
 
 /** The eigendecompositions of a block's factors: device tensors, owned by the block. */
 export interface KroneckerEigen {
@@ -82,8 +87,8 @@ export interface KroneckerBlock {
  * A block G ⊗ A over device factors it owns from now on. `A` null stands for the scalar 1 (a
  * separate bias block, whose curvature is G itself).
  */
-export function kroneckerBlock(A: Tensor | null, G: Tensor): KroneckerBlock {
-  return new FactorBlock(A ?? keep(G.backend.fill([1, 1], 1, G.dtype)), G);
+export function kroneckerBlock(A: Tensor | null, G: Tensor, options: { eigh?: EighChoice } = {}): KroneckerBlock {
+  return new FactorBlock(A ?? keep(G.backend.fill([1, 1], 1, G.dtype)), G, options.eigh);
 }
 
 export class FactorBlock implements KroneckerBlock {
@@ -97,6 +102,7 @@ export class FactorBlock implements KroneckerBlock {
   constructor(
     readonly A: Tensor,
     readonly G: Tensor,
+    private readonly eighChoice: EighChoice = 'auto',
   ) {
     if (A.rank !== 2 || A.shape[0] !== A.shape[1] || G.rank !== 2 || G.shape[0] !== G.shape[1]) {
       throw new Error(`kroneckerBlock: factors must be square, got A [${A.shape.join(', ')}] and G [${G.shape.join(', ')}]`);
@@ -116,7 +122,8 @@ export class FactorBlock implements KroneckerBlock {
   }
 
   private async decompose(): Promise<KroneckerEigen> {
-    const [a, g] = await Promise.all([decomposeFactor(this.A), decomposeFactor(this.G)]);
+    const solver = (m: Tensor) => (this.eighChoice === 'auto' ? eighSolverFor(m.backend, m.shape[0]) : this.eighChoice);
+    const [a, g] = await Promise.all([decomposeFactor(this.A, solver(this.A)), decomposeFactor(this.G, solver(this.G))]);
     if (a.host && g.host) this.hostCopy = { A: a.host, G: g.host };
     return {
       valuesA: a.values,

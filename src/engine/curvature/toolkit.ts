@@ -22,6 +22,7 @@ export {
   DEVICE_EIGH_MAX,
   eighSolverFor,
   kroneckerBlock,
+  type EighChoice,
   type InverseOptions,
   type KroneckerBlock,
   type KroneckerEigen,
