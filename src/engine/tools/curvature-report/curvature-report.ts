@@ -14,7 +14,7 @@
 //    EK-FAC's fit is never worse than K-FAC's (type-2 and empirical).
 // Batches are summed with weight (batch examples)/(all examples): the task losses are means over
 // examples with a fixed number of loss terms each, so the sums equal one batch of all the examples.
-import { computeKfacFactors, type BiasMode, type FisherType, type KfacApprox } from '../../curvature/factors.ts';
+import { computeKfacFactors, type BiasMode, type FisherType, type KfacApprox, type LayerFactors } from '../../curvature/factors.ts';
 import { blockAverage, kronEigenvalues } from '../../curvature/snapshot.ts';
 import type { PlacedTask, TrainBatch } from '../../lab/tasks/definition.ts';
 import { hostEigenvalues } from '../../linalg/host-eigh.ts';
@@ -250,8 +250,8 @@ export async function curvatureReport<M extends Module>(
       eig[approx] = meta.map((l, k) => ({ A: eigenPairs(factors[approx][k].A, l.width), G: eigenPairs(factors[approx][k].G, l.dOut) }));
       bases[approx] = new Map(
         meta.map((l, k) => {
-          const QA = be.tensor(eig[approx][k].A.vectors, [l.width, l.width], dtypeOf(model));
-          const QG = be.tensor(eig[approx][k].G.vectors, [l.dOut, l.dOut], dtypeOf(model));
+          const QA = be.tensor(eig[approx][k].A.vectors, [l.width, l.width], model.precision);
+          const QG = be.tensor(eig[approx][k].G.vectors, [l.dOut, l.dOut], model.precision);
           owned.push(QA, QG);
           return [l.name, { QA, QG }];
         }),
@@ -376,20 +376,14 @@ export async function curvatureReport<M extends Module>(
   }
 }
 
-function metaOf(f: {
-  name: string;
-  layer: { weight: { variable: { shape: readonly number[] } }; bias: unknown; sharedDims: readonly string[] };
-  bias: BiasMode;
-  A: Tensor;
-}): LayerMeta {
+function metaOf(f: LayerFactors): LayerMeta {
   const [dOut, dIn] = f.layer.weight.variable.shape;
-  const hasBias = f.layer.bias !== null;
   return {
     name: f.name,
     dIn,
     dOut,
     width: f.A.shape[0],
-    bias: hasBias ? f.bias : 'none',
+    bias: f.layer.bias === null ? 'none' : f.bias,
     sharedDims: [...f.layer.sharedDims],
   };
 }
@@ -399,10 +393,6 @@ function disposeFactors(sums: { A: Tensor; G: Tensor }[]): void {
     s.A.dispose();
     s.G.dispose();
   }
-}
-
-function dtypeOf(model: Module): 'float32' | 'float64' {
-  return model.precision;
 }
 
 function descending(values: Float64Array, limit: number): number[] {
