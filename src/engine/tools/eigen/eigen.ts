@@ -3,10 +3,9 @@
 // eigenvalues Λ, the best diagonal of the layer's curvature block in that basis.
 import type { Backend } from '../../backend/backend.ts';
 import { hostEigh } from '../../linalg/host-eigh.ts';
-import { readAndDispose, type Tensor } from '../../tensor.ts';
-import { buildCaseModel, computeCaseFactors, parseFactorsCase, toRows, type FactorsCase } from '../case.ts';
+import { batchList, fitCurvature, fitEkfac, type EkfacCurvature, type KroneckerCurvature } from '../../curvature/toolkit.ts';
+import { buildCaseModel, parseFactorsCase, toRows, type FactorsCase } from '../case.ts';
 import { defineTool, type ToolOutput } from '../tool.ts';
-import { ekfacEigenvalues, type KronBasis } from './ekfac-eigenvalues.ts';
 
 /** An eigendecomposition as printed: values descending (clamped at 0), vectors[i][k] = component i of eigenvector k. */
 export interface EigenPairs {
@@ -41,46 +40,41 @@ export function eigenPairs(matrix: ArrayLike<number>, n: number): { values: Floa
   return { values, vectors };
 }
 
-/** The `eigen` output of a parsed case on `backend`. */
+/** The `eigen` output of a parsed case on `backend`: the curvature toolkit's fit, eigenbases and EK-FAC. */
 export async function computeEigen(c: FactorsCase, backend: Backend): Promise<EigenOutput> {
-  const factors = await computeCaseFactors(c, backend);
   const m = buildCaseModel(c, backend);
-  const uploaded: Tensor[] = [];
+  const data = batchList([{ forward: m.forward, loss: m.loss }]);
+  let curvature: KroneckerCurvature | null = null;
+  let ekfac: EkfacCurvature | null = null;
   try {
-    const layers = factors.layers.map((l) => {
-      const info = m.model.linears.find((x) => x.index === l.index)!.layer.kfacInfo;
-      const [dA, dG] = [l.A.length, l.G.length];
-      return { factors: l, name: info.name, dA, dG, eigA: eigenPairs(l.A.flat(), dA), eigG: eigenPairs(l.G.flat(), dG) };
+    curvature = await fitCurvature(m.model, data, {
+      approx: c.approx,
+      fisher: c.fisher,
+      bias: c.bias,
+      mcSamples: c.mcSamples,
+      seed: c.seed,
+      setting: c.setting,
     });
-    const bases = new Map<string, KronBasis>();
-    for (const l of layers) {
-      const QA = backend.tensor(l.eigA.vectors, [l.dA, l.dA], c.precision);
-      const QG = backend.tensor(l.eigG.vectors, [l.dG, l.dG], c.precision);
-      uploaded.push(QA, QG);
-      bases.set(l.name, { QA, QG });
-    }
-    const lambdas = ekfacEigenvalues(m.forward, m.loss, bases, { fisher: c.fisher, mcSamples: c.mcSamples, seed: c.seed, bias: c.bias });
-    const pairs = (e: { values: Float64Array; vectors: Float64Array }, n: number): EigenPairs => ({
-      values: Array.from(e.values),
-      vectors: toRows(e.vectors, n),
-    });
+    ekfac = await fitEkfac(curvature, m.model, data);
     const out: EigenLayer[] = [];
-    for (const l of layers) {
-      const lambda = lambdas.find((x) => x.layer.name === l.name)!;
-      const layer: EigenLayer = {
-        index: l.factors.index,
-        A: l.factors.A,
-        G: l.factors.G,
-        eigA: pairs(l.eigA, l.dA),
-        eigG: pairs(l.eigG, l.dG),
-        ekfac: toRows(await readAndDispose(lambda.weight), l.dG, l.dA),
+    for (const [k, layer] of curvature.layers.entries()) {
+      const { A, G } = await layer.eigenHost();
+      const lambda = ekfac.layers[k];
+      const entry: EigenLayer = {
+        index: m.model.linears[layer.index].index,
+        A: toRows(await layer.A.read(), A.n),
+        G: toRows(await layer.G.read(), G.n),
+        eigA: { values: Array.from(A.values), vectors: toRows(A.vectors, A.n) },
+        eigG: { values: Array.from(G.values), vectors: toRows(G.vectors, G.n) },
+        ekfac: toRows(await lambda.spectrum(), G.n, A.n),
       };
-      if (lambda.bias) layer.ekfacBias = Array.from(await readAndDispose(lambda.bias));
-      out.push(layer);
+      if (lambda.biasBlock) entry.ekfacBias = Array.from(await lambda.biasBlock.spectrum());
+      out.push(entry);
     }
     return { layers: out };
   } finally {
-    for (const t of uploaded) t.dispose();
+    ekfac?.dispose();
+    curvature?.dispose();
     m.dispose();
   }
 }
