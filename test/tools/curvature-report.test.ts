@@ -66,13 +66,14 @@ describe('curvatureReport on mlp-spirals (CPU)', async () => {
     expect(JSON.parse(JSON.stringify(report))).toEqual(report); // plain JSON-able data
   });
 
-  it('reports progress over the three sweeps, in order, to the total', () => {
-    expect(progress.map((p) => p.done)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-    expect(progress.every((p) => p.total === 12)).toBe(true);
+  it('reports progress over the sweeps and the layers, in order, to the total', () => {
+    // 3 batches: factors-expand, factors-reduce, EK-FAC in each basis, the exact blocks; then 3 layers.
+    expect(progress.map((p) => p.done)).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
+    expect(progress.every((p) => p.total === 18)).toBe(true);
     expect(progress.map((p) => p.phase)).toEqual([
       ...Array(3).fill('factors-expand'),
       ...Array(3).fill('factors-reduce'),
-      ...Array(3).fill('ekfac-exact'),
+      ...Array(9).fill('ekfac-exact'),
       ...Array(3).fill('spectra'),
     ]);
   });

@@ -5,7 +5,8 @@
 // column k, or per column and shared position when the outputs keep the positions ([N, R, C], the
 // expand setting), so that every pass holds one term's vectors per example even in models that mix
 // positions (attention). Σ_{m,k} vec(Γ) vec(Γ)ᵀ is then the layer's exact GGN block (type-2) or
-// empirical Fisher block; EK-FAC and the exact-block oracle of the curvature report read them.
+// empirical Fisher block: the curvature report's exact blocks come from them (EK-FAC itself is the
+// curvature toolkit's fitEkfac, which projects the same vectors without forming Γ).
 //
 // Which rows form one term: in a per-position pass, or when a layer has more rows than there are
 // loss terms (reduce setting), the rows of one example; otherwise (an MLP, R = 1; a node-level loss)

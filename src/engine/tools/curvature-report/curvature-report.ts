@@ -5,25 +5,28 @@
 // block's eigenvalues for layers small enough to form it, and the time each approximation's factors
 // took over the data set.
 //
-// Three sweeps over the same examples (batches of at most batchSize, uploaded one at a time):
-// 1. and 2. K-FAC factors with the expand and then the reduce approximation (timed apart);
-// 3. per-term gradients (per-term-gradients.ts) projected into both eigenbases for Λ, and for the
-//    small layers summed into the dense block F = Σ_{m,k} vec(Γ) vec(Γ)ᵀ — the exact GGN block with
-//    the type-2 and MC Fishers (an MC run adds type-2 passes for it), the empirical Fisher block with
-//    the empirical one. Λ = diag((Q_G⊗Q_A)ᵀ F (Q_G⊗Q_A)) is then the best diagonal in that basis, so
-//    EK-FAC's fit is never worse than K-FAC's (type-2 and empirical).
-// Batches are summed with weight (batch examples)/(all examples): the task losses are means over
-// examples with a fixed number of loss terms each, so the sums equal one batch of all the examples.
-import { computeKfacFactors, type BiasMode, type FisherType, type KfacApprox, type LayerFactors } from '../../curvature/factors.ts';
+// Sweeps over the same examples (a seeded random subset, in batches of at most batchSize uploaded
+// one at a time), all but the last by the curvature toolkit (src/engine/curvature/toolkit.ts):
+// 1, 2. fitCurvature with the expand and then the reduce approximation (each timed: fitMs);
+// 3, 4. fitEkfac: Λ in each approximation's eigenbasis;
+// 5. for the layers small enough, per-term gradients (per-term-gradients.ts) summed into the dense
+//    block F = Σ_{m,k} vec(Γ) vec(Γ)ᵀ: the exact GGN block (type-2 passes; also for an MC report) or
+//    the empirical Fisher block (empirical). With type-2 or empirical, Λ = diag((Q_G⊗Q_A)ᵀ F
+//    (Q_G⊗Q_A)) is the best diagonal in that basis, so EK-FAC's fit is never worse than K-FAC's.
+// Then, per layer on the host (float64): heatmaps, spectra, the exact block's eigenvalues (O(P³))
+// and the fits.
+import type { BiasMode, FisherType, KfacApprox } from '../../curvature/factors.ts';
+import type { KroneckerEigenHost } from '../../curvature/kronecker.ts';
+import { fitCurvature, fitEkfac, taskData, type EkfacCurvature, type KroneckerCurvature } from '../../curvature/toolkit.ts';
+import { throwIfAborted, yieldToEventLoop } from '../../curvature/data.ts';
+import { withCurvatureCapture } from '../../nn/curvature-hook.ts';
 import { blockAverage, kronEigenvalues } from '../../curvature/snapshot.ts';
-import type { PlacedTask, TrainBatch } from '../../lab/tasks/definition.ts';
+import type { PlacedTask } from '../../lab/tasks/definition.ts';
 import { hostEigenvalues } from '../../linalg/host-eigh.ts';
 import type { Module } from '../../nn/module.ts';
 import { Rng } from '../../random.ts';
 import { keep, scope, type Tensor } from '../../tensor.ts';
-import { eigenPairs } from '../eigen/eigen.ts';
-import { EkfacAccumulator, type KronBasis } from '../eigen/ekfac-eigenvalues.ts';
-import { perTermGradientPasses, type TermGradients } from '../per-term-gradients.ts';
+import { perTermGradientPasses } from '../per-term-gradients.ts';
 import { kronDiagonalFit } from './kron-fit.ts';
 
 export interface CurvatureReportOptions {
@@ -150,11 +153,6 @@ interface LayerMeta {
   sharedDims: string[];
 }
 
-interface HostFactors {
-  A: Float64Array;
-  G: Float64Array;
-}
-
 /** The curvature report of `model` on `task`'s training examples (the model is left as it was). */
 export async function curvatureReport<M extends Module>(
   task: PlacedTask<M>,
@@ -179,220 +177,195 @@ export async function curvatureReport<M extends Module>(
     throw new Error(`curvatureReport: trainSize must be a positive integer, got ${options.trainSize}`);
   const be = task.backend;
   const indices = sampleExamples(options.trainSize, o.examples, o.seed);
-  const chunks: Int32Array[] = [];
-  for (let i = 0; i < indices.length; i += o.batchSize) chunks.push(indices.subarray(i, i + o.batchSize));
-  const weightOf = (chunk: Int32Array) => chunk.length / indices.length;
-  let total = 3 * chunks.length; // plus one per layer, added when the first batch has shown the layers
+  const data = taskData(task, model, { examples: indices, batchSize: o.batchSize });
+  const batches = data.batches;
   let done = 0;
-  const step = async (phase: CurvatureReportProgress['phase']) => {
+  const meta = layerMeta(task, model, indices.subarray(0, 1), o.bias);
+  const exactFisher = o.fisher === 'empirical' ? 'empirical' : 'type-2';
+  const small = new Set(
+    meta.filter((l, k) => l.dOut * l.width <= o.exactMaxParams && (options.exactLayers?.includes(k) ?? true)).map((l) => l.name),
+  );
+  // Factors ×2 and EK-FAC ×2 over the batches, the exact sweep when some layer is small enough, then one step per layer.
+  const total = (small.size > 0 ? 5 : 4) * batches + meta.length;
+  const report = (phase: CurvatureReportProgress['phase']) => () => {
     done++;
     options.onProgress?.({ done, total, phase });
-    // Let the caller's events (progress posting, an abort) run between batches.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    options.signal?.throwIfAborted();
   };
-  const withBatch = <T>(chunk: Int32Array, fn: (b: TrainBatch) => T): T => {
-    const b = task.batch(model, chunk);
-    try {
-      return fn(b);
-    } finally {
-      b.dispose();
-    }
-  };
+  const control = (phase: CurvatureReportProgress['phase']) => ({ signal: options.signal, onProgress: report(phase) });
 
-  options.signal?.throwIfAborted();
+  throwIfAborted(options.signal, 'curvatureReport');
   const wasTraining = model.isTraining;
   model.eval(); // dropout off: the curvature of the deterministic model
-  const owned: Tensor[] = [];
-  const accumulators: EkfacAccumulator[] = [];
+  const curvatures: KroneckerCurvature[] = [];
+  const ekfacs: EkfacCurvature[] = [];
+  const exactSums = new Map<string, Tensor>();
   try {
-    // ---- 1, 2: the factors of each approximation --------------------------------------------------
-    let meta: LayerMeta[] = [];
-    const factors = {} as Record<KfacApprox, HostFactors[]>;
-    const factorsMs = {} as Record<KfacApprox, number>;
+    // ---- 1, 2: the factors of each approximation (the toolkit's fit over all batches) -----------
+    const fitted = {} as Record<KfacApprox, KroneckerCurvature>;
     for (const approx of APPROXES) {
-      const start = performance.now();
-      let sums: { A: Tensor; G: Tensor }[] = [];
-      try {
-        for (const [c, chunk] of chunks.entries()) {
-          const w = weightOf(chunk);
-          const next = withBatch(chunk, (b) =>
-            scope(() => {
-              const f = computeKfacFactors(b.forward, b.loss, { approx, fisher: o.fisher, bias: o.bias, seed: o.seed + c });
-              if (meta.length === 0) {
-                meta = f.map(metaOf);
-                total += meta.length;
-              }
-              const add = (prev: Tensor | undefined, t: Tensor) =>
-                keep(prev ? be.binary('add', prev, be.binaryScalar('mul', t, w)) : be.binaryScalar('mul', t, w));
-              const next = f.map((l, k) => ({ A: add(sums[k]?.A, l.A), G: add(sums[k]?.G, l.G) }));
-              disposeFactors(f); // computeKfacFactors hands its factors to the caller
-              return next;
-            }),
-          );
-          disposeFactors(sums);
-          sums = next;
-          await step(approx === 'expand' ? 'factors-expand' : 'factors-reduce');
-        }
-        factors[approx] = await Promise.all(
-          sums.map(async (s) => ({ A: Float64Array.from(await s.A.read()), G: Float64Array.from(await s.G.read()) })),
-        );
-      } finally {
-        disposeFactors(sums);
-      }
-      factorsMs[approx] = performance.now() - start;
-    }
-
-    // ---- eigenbases on the host; uploaded for the projections ---------------------------------------
-    const eig = {} as Record<KfacApprox, { A: ReturnType<typeof eigenPairs>; G: ReturnType<typeof eigenPairs> }[]>;
-    const bases = {} as Record<KfacApprox, Map<string, KronBasis>>;
-    for (const approx of APPROXES) {
-      eig[approx] = meta.map((l, k) => ({ A: eigenPairs(factors[approx][k].A, l.width), G: eigenPairs(factors[approx][k].G, l.dOut) }));
-      bases[approx] = new Map(
-        meta.map((l, k) => {
-          const QA = be.tensor(eig[approx][k].A.vectors, [l.width, l.width], model.precision);
-          const QG = be.tensor(eig[approx][k].G.vectors, [l.dOut, l.dOut], model.precision);
-          owned.push(QA, QG);
-          return [l.name, { QA, QG }];
-        }),
-      );
-    }
-
-    // ---- 3: Λ in both bases, and the exact blocks of the small layers --------------------------------
-    const ekfacStart = performance.now();
-    const acc = { expand: new EkfacAccumulator(bases.expand), reduce: new EkfacAccumulator(bases.reduce) };
-    accumulators.push(acc.expand, acc.reduce);
-    const exactFisher = o.fisher === 'empirical' ? 'empirical' : 'type-2';
-    const small = new Set(
-      meta.filter((l, k) => l.dOut * l.width <= o.exactMaxParams && (options.exactLayers?.includes(k) ?? true)).map((l) => l.name),
-    );
-    const exactSums = new Map<string, Tensor>();
-    const addExact = (g: TermGradients, w: number) => {
-      if (!small.has(g.layer.name)) return;
-      const [T, dOut, width] = g.weight.shape;
-      const prev = exactSums.get(g.layer.name);
-      const next = scope(() => {
-        const flat = be.reshape(g.weight, [T, dOut * width]);
-        const outer = be.binaryScalar('mul', be.matmul(flat, flat, { transA: true }), w);
-        return keep(prev ? be.binary('add', prev, outer) : outer);
-      });
-      prev?.dispose();
-      exactSums.set(g.layer.name, next);
-    };
-    try {
-      for (const [c, chunk] of chunks.entries()) {
-        const w = weightOf(chunk);
-        withBatch(chunk, (b) => {
-          const seed = o.seed + c; // the factors' MC labels
-          perTermGradientPasses(b.forward, b.loss, { fisher: o.fisher, bias: o.bias, seed }, (g) => {
-            acc.expand.add(g, w);
-            acc.reduce.add(g, w);
-            if (exactFisher === o.fisher) addExact(g, w);
-          });
-          if (exactFisher !== o.fisher && small.size > 0) {
-            perTermGradientPasses(b.forward, b.loss, { fisher: exactFisher, bias: o.bias, layers: small }, (g) => addExact(g, w));
-          }
-        });
-        await step('ekfac-exact');
-      }
-      const lambdas = {} as Record<KfacApprox, { weight: Float64Array; bias: Float64Array | null }[]>;
-      for (const approx of APPROXES) {
-        const taken = acc[approx].take();
-        owned.push(...taken.flatMap((t) => (t.bias ? [t.weight, t.bias] : [t.weight])));
-        lambdas[approx] = await Promise.all(
-          taken.map(async (t) => ({
-            weight: Float64Array.from(await t.weight.read()),
-            bias: t.bias ? Float64Array.from(await t.bias.read()) : null,
-          })),
-        );
-      }
-      const exact = new Map<string, Float64Array>();
-      for (const [name, t] of exactSums) exact.set(name, Float64Array.from(await t.read()));
-      const ekfacExactMs = performance.now() - ekfacStart;
-
-      // ---- assemble (host, float64) --------------------------------------------------------------
-      const layers: ReportLayer[] = [];
-      for (const [k, l] of meta.entries()) {
-        const F = exact.get(l.name) ?? null;
-        const approximation = (approx: KfacApprox): ReportApproximation => {
-          const e = eig[approx][k];
-          const lambda = lambdas[approx][k];
-          const heat = (m: Float64Array, n: number): ReportHeatmap => {
-            const v = blockAverage(m, n, o.maxCells);
-            return { n: v.n, cells: v.cells, data: Array.from(v.data) };
-          };
-          const kron = new Float64Array(l.dOut * l.width);
-          for (let i = 0; i < l.dOut; i++) for (let j = 0; j < l.width; j++) kron[i * l.width + j] = e.G.values[i] * e.A.values[j];
-          return {
-            A: heat(factors[approx][k].A, l.width),
-            G: heat(factors[approx][k].G, l.dOut),
-            eigA: Array.from(e.A.values),
-            eigG: Array.from(e.G.values),
-            kfac: Array.from(kronEigenvalues(e.G.values, e.A.values, o.spectrumLimit)),
-            ekfac: descending(lambda.weight, o.spectrumLimit),
-            ekfacBias: lambda.bias ? descending(lambda.bias, o.spectrumLimit) : null,
-            fit: F
-              ? {
-                  kfac: kronDiagonalFit(F, e.G.vectors, l.dOut, e.A.vectors, l.width, kron),
-                  ekfac: kronDiagonalFit(F, e.G.vectors, l.dOut, e.A.vectors, l.width, lambda.weight),
-                }
-              : null,
-          };
-        };
-        layers.push({
-          index: k,
-          name: l.name,
-          dIn: l.dIn,
-          dOut: l.dOut,
-          width: l.width,
-          bias: l.bias,
-          sharedDims: l.sharedDims,
-          params: l.dOut * l.width,
-          expand: approximation('expand'),
-          reduce: approximation('reduce'),
-          exact: F ? { eigenvalues: Array.from(hostEigenvalues(F, l.dOut * l.width)) } : null,
-        });
-        exact.delete(l.name); // free the host block early
-        await step('spectra');
-      }
-      return {
-        examples: indices.length,
-        batches: chunks.length,
+      fitted[approx] = await fitCurvature(model, data, {
+        approx,
         fisher: o.fisher,
         bias: o.bias,
         seed: o.seed,
-        exactFisher,
-        layers,
-        timings: { expandFactorsMs: factorsMs.expand, reduceFactorsMs: factorsMs.reduce, ekfacExactMs },
-        device: be.info.summary,
-      };
-    } finally {
-      for (const t of exactSums.values()) t.dispose();
+        ...control(approx === 'expand' ? 'factors-expand' : 'factors-reduce'),
+      });
+      curvatures.push(fitted[approx]);
     }
+    if (fitted.expand.layers.map((l) => l.name).join() !== meta.map((l) => l.name).join()) {
+      throw new Error('curvatureReport: the fitted layers differ from the layers of a forward pass');
+    }
+
+    // ---- 3: Λ in each approximation's eigenbasis (the toolkit's EK-FAC) ----------------------------
+    const ekfacStart = performance.now();
+    const lambdas = {} as Record<KfacApprox, { weight: Float64Array; bias: Float64Array | null }[]>;
+    for (const approx of APPROXES) {
+      const ekfac = await fitEkfac(fitted[approx], model, data, control('ekfac-exact'));
+      ekfacs.push(ekfac);
+      lambdas[approx] = await Promise.all(
+        ekfac.layers.map(async (l) => ({ weight: await l.spectrum(), bias: l.biasBlock ? await l.biasBlock.spectrum() : null })),
+      );
+    }
+
+    // ---- 4: the exact blocks of the small layers, F = Σ_{m,k} vec(Γ) vec(Γ)ᵀ ------------------------
+    if (small.size > 0) {
+      for (let i = 0; i < batches; i++) {
+        throwIfAborted(options.signal, 'curvatureReport');
+        // Each batch's Γ carry √c of that batch's mean loss; weighting by its share of the examples makes
+        // the sum that of one batch of all of them (the task losses are means over examples with a
+        // fixed number of loss terms each).
+        const w = (Math.min(indices.length, (i + 1) * o.batchSize) - i * o.batchSize) / indices.length;
+        const batch = data.batch(i);
+        try {
+          // The factors' MC labels are irrelevant here: the exact block is type-2 or empirical.
+          perTermGradientPasses(batch.forward, batch.loss, { fisher: exactFisher, bias: o.bias, layers: small }, (g) => {
+            const [T, dOut, width] = g.weight.shape;
+            const prev = exactSums.get(g.layer.name);
+            const next = scope(() => {
+              const flat = be.reshape(g.weight, [T, dOut * width]);
+              const outer = be.binaryScalar('mul', be.matmul(flat, flat, { transA: true }), w);
+              return keep(prev ? be.binary('add', prev, outer) : outer);
+            });
+            prev?.dispose();
+            exactSums.set(g.layer.name, next);
+          });
+        } finally {
+          batch.dispose?.();
+        }
+        report('ekfac-exact')();
+        await yieldToEventLoop();
+      }
+    }
+    const exact = new Map<string, Float64Array>();
+    for (const [name, t] of exactSums) exact.set(name, Float64Array.from(await t.read()));
+    const ekfacExactMs = performance.now() - ekfacStart;
+
+    // ---- the factors and their eigenbases on the host ----------------------------------------------
+    const factors = {} as Record<KfacApprox, { A: Float64Array; G: Float64Array }[]>;
+    const eig = {} as Record<KfacApprox, KroneckerEigenHost[]>;
+    for (const approx of APPROXES) {
+      factors[approx] = await Promise.all(
+        fitted[approx].layers.map(async (l) => ({ A: Float64Array.from(await l.A.read()), G: Float64Array.from(await l.G.read()) })),
+      );
+      eig[approx] = await Promise.all(fitted[approx].layers.map((l) => l.eigenHost()));
+    }
+    const factorsMs = { expand: fitted.expand.fitMs, reduce: fitted.reduce.fitMs };
+
+    // ---- assemble (host, float64) --------------------------------------------------------------
+    const layers: ReportLayer[] = [];
+    for (const [k, l] of meta.entries()) {
+      const F = exact.get(l.name) ?? null;
+      const approximation = (approx: KfacApprox): ReportApproximation => {
+        const e = eig[approx][k];
+        const lambda = lambdas[approx][k];
+        const heat = (m: Float64Array, n: number): ReportHeatmap => {
+          const v = blockAverage(m, n, o.maxCells);
+          return { n: v.n, cells: v.cells, data: Array.from(v.data) };
+        };
+        const kron = new Float64Array(l.dOut * l.width);
+        for (let i = 0; i < l.dOut; i++) for (let j = 0; j < l.width; j++) kron[i * l.width + j] = e.G.values[i] * e.A.values[j];
+        return {
+          A: heat(factors[approx][k].A, l.width),
+          G: heat(factors[approx][k].G, l.dOut),
+          eigA: Array.from(e.A.values),
+          eigG: Array.from(e.G.values),
+          kfac: Array.from(kronEigenvalues(e.G.values, e.A.values, o.spectrumLimit)),
+          ekfac: descending(lambda.weight, o.spectrumLimit),
+          ekfacBias: lambda.bias ? descending(lambda.bias, o.spectrumLimit) : null,
+          fit: F
+            ? {
+                kfac: kronDiagonalFit(F, e.G.vectors, l.dOut, e.A.vectors, l.width, kron),
+                ekfac: kronDiagonalFit(F, e.G.vectors, l.dOut, e.A.vectors, l.width, lambda.weight),
+              }
+            : null,
+        };
+      };
+      layers.push({
+        index: k,
+        name: l.name,
+        dIn: l.dIn,
+        dOut: l.dOut,
+        width: l.width,
+        bias: l.bias,
+        sharedDims: l.sharedDims,
+        params: l.dOut * l.width,
+        expand: approximation('expand'),
+        reduce: approximation('reduce'),
+        exact: F ? { eigenvalues: Array.from(hostEigenvalues(F, l.dOut * l.width)) } : null,
+      });
+      exact.delete(l.name); // free the host block early
+      report('spectra')();
+      await yieldToEventLoop();
+      throwIfAborted(options.signal, 'curvatureReport');
+    }
+    return {
+      examples: indices.length,
+      batches,
+      fisher: o.fisher,
+      bias: o.bias,
+      seed: o.seed,
+      exactFisher,
+      layers,
+      timings: { expandFactorsMs: factorsMs.expand, reduceFactorsMs: factorsMs.reduce, ekfacExactMs },
+      device: be.info.summary,
+    };
   } finally {
-    for (const a of accumulators) a.dispose();
-    for (const t of owned) t.dispose();
+    for (const t of exactSums.values()) t.dispose();
+    for (const e of ekfacs) e.dispose(); // before the curvatures, whose eigenbases they borrow
+    for (const c of curvatures) c.dispose();
     model.train(wasTraining);
   }
 }
 
-function metaOf(f: LayerFactors): LayerMeta {
-  const [dOut, dIn] = f.layer.weight.variable.shape;
-  return {
-    name: f.name,
-    dIn,
-    dOut,
-    width: f.A.shape[0],
-    bias: f.layer.bias === null ? 'none' : f.bias,
-    sharedDims: [...f.layer.sharedDims],
-  };
-}
-
-function disposeFactors(sums: { A: Tensor; G: Tensor }[]): void {
-  for (const s of sums) {
-    s.A.dispose();
-    s.G.dispose();
+/** The K-FAC layers in forward order, from one captured forward pass of one example. */
+function layerMeta<M extends Module>(task: PlacedTask<M>, model: M, firstExample: Int32Array, bias: BiasMode): LayerMeta[] {
+  const meta: LayerMeta[] = [];
+  const batch = task.batch(model, firstExample);
+  try {
+    scope(
+      () =>
+        void withCurvatureCapture(
+          {
+            capture: ({ layer }) => {
+              const [dOut, dIn] = layer.weight.variable.shape;
+              const kind = layer.bias === null ? 'none' : bias;
+              meta.push({
+                name: layer.name,
+                dIn,
+                dOut,
+                width: kind === 'folded' ? dIn + 1 : dIn,
+                bias: kind,
+                sharedDims: [...layer.sharedDims],
+              });
+            },
+          },
+          batch.forward,
+        ),
+    );
+  } finally {
+    batch.dispose();
   }
+  return meta;
 }
 
 function descending(values: Float64Array, limit: number): number[] {

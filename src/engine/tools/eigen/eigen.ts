@@ -2,7 +2,6 @@
 // their eigendecompositions (the Kronecker eigenbasis Q_G ⊗ Q_A of K-FAC) and the EK-FAC
 // eigenvalues Λ, the best diagonal of the layer's curvature block in that basis.
 import type { Backend } from '../../backend/backend.ts';
-import { hostEigh } from '../../linalg/host-eigh.ts';
 import { batchList, fitCurvature, fitEkfac, type EkfacCurvature, type KroneckerCurvature } from '../../curvature/toolkit.ts';
 import { buildCaseModel, parseFactorsCase, toRows, type FactorsCase } from '../case.ts';
 import { defineTool, type ToolOutput } from '../tool.ts';
@@ -31,13 +30,6 @@ export interface EigenLayer {
 
 export interface EigenOutput extends ToolOutput {
   layers: EigenLayer[];
-}
-
-/** Symmetric eigendecomposition (float64, host) with the eigenvalues clamped at 0 (docs/curvature-tools.md notation). */
-export function eigenPairs(matrix: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
-  const { values, vectors } = hostEigh(matrix, n);
-  for (let i = 0; i < n; i++) values[i] = Math.max(0, values[i]);
-  return { values, vectors };
 }
 
 /** The `eigen` output of a parsed case on `backend`: the curvature toolkit's fit, eigenbases and EK-FAC. */
