@@ -201,12 +201,13 @@ test.describe('the lab on software WebGPU', { tag: '@webgpu-on' }, () => {
   test('a GPU device lost mid-run: the runs resume on a new device from their last host copy and finish; the next experiment runs', async ({
     page,
   }) => {
+    test.setTimeout(300_000); // 60 steps, a lost device and a resume on software WebGPU
     await page.goto('/');
     await waitForBackend(page);
     // The lab copies every run to the host every 25 steps (HOST_COPY_INTERVAL); lose the device after the first copy.
     await configure(page, () => spirals(60, 10));
     await page.getByTestId('start').click();
-    await expect.poll(() => lab(page, (l) => l.progress[0]?.stepsDone ?? 0)).toBeGreaterThan(26);
+    await expect.poll(() => lab(page, (l) => l.progress[0]?.stepsDone ?? 0), { timeout: 120_000 }).toBeGreaterThan(26);
     await page.evaluate(() => window.__lab!.lab.loseDevice());
     await waitForStatus(page, 'done');
     const progress = await lab(page, (l) => l.progress);
