@@ -5,7 +5,7 @@
 // captured rows, scaled to all batches) and its eigendecomposition time. Plus the device-vs-host
 // eigh measurement behind DEVICE_EIGH_MAX (src/engine/curvature/kronecker.ts): time and accuracy of
 // the WebGPU eigh against the float64 host solver (read back, decompose, upload) by size.
-// Usage: npm run bench -- curvature [--backend cpu|webgpu|both] [--examples 1000] [--batch 100]
+// Usage: npm run bench -- curvature [--backend cpu|webgpu|both] [--examples 1000] [--batch 250]
 // [--tasks vit-mnist,cnn-mnist]. Fisher: MC with one sample (the optimizer's default; type-2 costs C
 // times the backward passes). Writes bench/results/curvature.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -76,7 +76,7 @@ export async function runCurvatureBench(args: string[]): Promise<void> {
   const which = option(args, '--backend', 'both');
   if (!['cpu', 'webgpu', 'both'].includes(which)) throw new Error(`--backend: expected cpu, webgpu or both, got ${which}`);
   const examples = Number(option(args, '--examples', '1000'));
-  const batchSize = Number(option(args, '--batch', '100'));
+  const batchSize = Number(option(args, '--batch', '250'));
   const tasks = option(args, '--tasks', 'vit-mnist,cnn-mnist').split(',') as TaskId[];
   const models: ModelRow[] = [];
   const eigh: { device: string; rows: EighRow[] }[] = [];

@@ -10,6 +10,7 @@ import {
   fitCurvature,
   fitEkfac,
   type BiasMode,
+  type EkfacBlock,
   type FisherType,
   type KfacApprox,
   type LossSetting,
@@ -21,7 +22,20 @@ import { Linear } from '../../src/engine/nn/linear.ts';
 import { lossSpec } from '../../src/engine/nn/losses.ts';
 import { Module, type LayerContext } from '../../src/engine/nn/module.ts';
 import { Rng } from '../../src/engine/random.ts';
-import { diagInBasis, fromBasis, frobenius, placeProblem, scaledMaxError, stackProblem, subBlock } from './toolkit-helpers.ts';
+import type { Tensor } from '../../src/engine/tensor.ts';
+import {
+  addIdentity,
+  diagInBasis,
+  fromBasis,
+  frobenius,
+  logDetDense,
+  matVec,
+  placeProblem,
+  scaledMaxError,
+  solveDense,
+  stackProblem,
+  subBlock,
+} from './toolkit-helpers.ts';
 
 const cpu = new CpuBackend();
 
@@ -88,6 +102,68 @@ describe('EK-FAC Λ against the dense exact curvature (CPU, float64)', () => {
       }
     }
   }
+});
+
+describe('EK-FAC block operations against the dense Q diag(Λ) Qᵀ (CPU, float64)', () => {
+  it('multiply, inverseApply (one and a batch), logDet, inverseDiagonal, trace; separate bias block', async () => {
+    const p = stackProblem(new Rng(12), { widths: [3, 4, 3], N: 4, R: 2, setting: 'reduce', loss: 'ce', reduction: 'mean' });
+    const placed = placeProblem(cpu, p);
+    const curvature = await fitCurvature(placed.model, batchList([placed.full]), { approx: 'reduce', bias: 'separate' });
+    const ekfac = await fitEkfac(curvature, placed.model, batchList([placed.full]));
+    const rng = new Rng(1);
+    const damping = 0.05;
+    try {
+      for (const [k, layer] of ekfac.layers.entries()) {
+        const eig = await curvature.layers[k].eigenHost();
+        const blocks: [EkfacBlock, Float64Array][] = [[layer, kron(eig.G.vectors, eig.A.vectors).values]];
+        if (layer.biasBlock) blocks.push([layer.biasBlock, eig.G.vectors]);
+        for (const [block, Q] of blocks) {
+          const P = block.dOut * block.width;
+          const dense = fromBasis(Q, await block.spectrum(), P);
+          const damped = addIdentity(dense, P, damping);
+          const vs = rng.uniformArray(2 * P);
+          const batch = cpu.tensor(vs, [2, block.dOut, block.width], 'float64');
+          const read = (t: Tensor) => {
+            const out = Float64Array.from(cpu.readSync(t));
+            t.dispose();
+            return out;
+          };
+          const twice = (f: (v: Float64Array) => Float64Array) => Float64Array.from([...f(vs.slice(0, P)), ...f(vs.slice(P))]);
+          expect(
+            scaledMaxError(
+              read(block.multiply(batch)),
+              twice((v) => matVec(dense, v)),
+            ),
+          ).toBeLessThan(1e-12);
+          expect(
+            scaledMaxError(
+              read(await block.inverseApply(batch, { damping })),
+              twice((v) => solveDense(damped, v)),
+            ),
+          ).toBeLessThan(1e-10);
+          expect(Math.abs((await block.logDet({ damping, scale: 3 })) - logDetDense(addIdentity(dense, P, damping, 3), P))).toBeLessThan(
+            1e-10,
+          );
+          const diag = Float64Array.from(
+            { length: P },
+            (_, j) =>
+              solveDense(
+                damped,
+                Float64Array.from({ length: P }, (_, i) => (i === j ? 1 : 0)),
+              )[j],
+          );
+          expect(scaledMaxError(read(await block.inverseDiagonal(damping)), diag)).toBeLessThan(1e-10);
+          const trace = Array.from({ length: P }, (_, i) => dense[i * P + i]).reduce((a, b) => a + b, 0);
+          expect(Math.abs((await block.trace()) - trace) / trace).toBeLessThan(1e-12);
+          batch.dispose();
+        }
+      }
+    } finally {
+      ekfac.dispose();
+      curvature.dispose();
+      placed.dispose();
+    }
+  });
 });
 
 describe('exactCurvatureMatrix', () => {

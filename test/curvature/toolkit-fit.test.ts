@@ -150,6 +150,25 @@ describe('a task as the data set (mlp-spirals, CPU)', async () => {
   });
 });
 
+it('per-example gradients on WebGPU agree with the CPU', async () => {
+  const p = stackProblem(new Rng(10), { widths: [3, 5, 2], N: 5, R: 3, setting: 'expand', loss: 'mse', reduction: 'mean' });
+  const results: Float64Array[][] = [];
+  for (const be of [cpu, backends.gpu]) {
+    const placed = placeProblem(be, p);
+    const grads = perExampleGradients(placed.model, placed.full, { bias: 'separate' });
+    try {
+      results.push(
+        await Promise.all(grads.flatMap((g) => [g.gradients, g.biasGradients!]).map(async (t) => Float64Array.from(await t.read()))),
+      );
+    } finally {
+      grads.forEach((g) => [g.gradients, g.biasGradients].forEach((t) => t?.dispose()));
+      placed.dispose();
+    }
+  }
+  expect(results[1].length).toBe(4);
+  results[0].forEach((x, k) => expect(scaledMaxError(results[1][k], x), `tensor ${k}`).toBeLessThan(1e-5));
+});
+
 describe('per-example gradients (CPU, float64)', () => {
   for (const setting of ['expand', 'reduce'] as LossSetting[]) {
     for (const bias of ['folded', 'separate'] as BiasMode[]) {

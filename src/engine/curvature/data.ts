@@ -40,7 +40,9 @@ export interface RunControl {
 
 /**
  * A task's training examples as batches of at most `batchSize` (the last may be smaller):
- * `examples` is a count (the first n training examples) or explicit indices.
+ * `examples` is a count (the first n training examples) or explicit indices. A full-batch task
+ * (GCN: every batch is the whole graph) must be given one batch (examples ≤ batchSize), or the
+ * graph would be counted once per batch.
  */
 export function taskData<M extends Module>(
   task: PlacedTask<M>,

@@ -28,7 +28,7 @@ export {
   type KroneckerEigen,
   type KroneckerEigenHost,
 } from './kronecker.ts';
-export { fitEkfac, type EkfacCurvature, type EkfacLayer, type EkfacOptions } from './ekfac.ts';
+export { fitEkfac, type EkfacBlock, type EkfacCurvature, type EkfacLayer, type EkfacOptions } from './ekfac.ts';
 export { perExampleGradients, type PerExampleLayerGradients, type PerExampleOptions } from './per-example.ts';
 /**
  * The dense exact GGN (type-2) or empirical Fisher of ALL K-FAC parameters of a tiny model, float64
