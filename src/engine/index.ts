@@ -60,6 +60,24 @@ export {
   type LayerFactors,
 } from './curvature/factors.ts';
 export { exactGgnBlock, kron, type ExactGgnBlock } from './curvature/exact-ggn.ts';
+export {
+  batchList,
+  taskData,
+  fitCurvature,
+  fitEkfac,
+  perExampleGradients,
+  kroneckerBlock,
+  exactCurvatureMatrix,
+  type CurvatureBatch,
+  type CurvatureData,
+  type FitOptions,
+  type KroneckerCurvature,
+  type KroneckerLayer,
+  type KroneckerBlock,
+  type EkfacCurvature,
+  type EkfacLayer,
+  type PerExampleLayerGradients,
+} from './curvature/toolkit.ts';
 export type { Optimizer, GradientOptimizer, TrainStepArgs, TrainStepResult, StepPhaseTimes } from './optim/optimizer.ts';
 export type { NamedParameter } from './nn/module.ts';
 export type { HostTensor, OptimizerHostState } from './optim/host-state.ts';
