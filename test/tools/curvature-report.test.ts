@@ -204,6 +204,27 @@ describe('curvatureReport on vit-mnist (CPU, few examples)', () => {
   });
 });
 
+describe('curvatureReport on gcn-graph (CPU, ragged graphs)', () => {
+  it("Σ Λ (the toolkit's EK-FAC) = tr F (the exact blocks summed per graph), and EK-FAC fits better", async () => {
+    const loaded = await loadTask('gcn-graph');
+    const task = loaded.place(cpu);
+    const model = task.buildModel(0);
+    const report = await curvatureReport(task, model, { trainSize: loaded.trainSize, examples: 12, batchSize: 5, seed: 4 });
+    const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+    const exact = report.layers.filter((l) => l.exact);
+    expect(exact.length).toBeGreaterThan(0);
+    for (const l of exact) {
+      const trace = sum(l.exact!.eigenvalues);
+      for (const approx of ['expand', 'reduce'] as const) {
+        expect(sum(l[approx].ekfac) / trace, `${l.name} ${approx}`).toBeCloseTo(1, 4);
+        expect(l[approx].fit!.ekfac).toBeLessThanOrEqual(l[approx].fit!.kfac + 1e-6);
+      }
+    }
+    model.dispose();
+    task.dispose();
+  });
+});
+
 describe('curvatureReport on WebGPU', () => {
   const b = useBackends();
   it('mlp-spirals: the same report as on the CPU, to float32 accuracy', async () => {

@@ -9,8 +9,9 @@
 // curvature toolkit's fitEkfac, which projects the same vectors without forming Γ).
 //
 // Which rows form one term: in a per-position pass, or when a layer has more rows than there are
-// loss terms (reduce setting), the rows of one example; otherwise (an MLP, R = 1; a node-level loss)
-// each row alone. Examples must be independent in the forward pass (no batch statistics).
+// loss terms (reduce setting), the rows of one example (also ragged ones: graphs of different sizes);
+// otherwise (an MLP, R = 1; a node-level loss) each row alone. Examples must be independent in the
+// forward pass (no batch statistics).
 import { grad } from '../autograd/backward.ts';
 import { noGrad, type Variable } from '../autograd/variable.ts';
 import { backPropagatedSeeds, type BiasMode, type FisherType } from '../curvature/factors.ts';
@@ -64,7 +65,11 @@ export function perTermGradientPasses(
         const folded = options.bias === 'folded' && c.layer.bias !== null;
         const a = folded ? be.concat([c.input, be.fill([c.input.shape[0], 1], 1, c.input.dtype)], 1) : c.input;
         const grouping = groupingOf(c, a.shape[0], terms, perPosition);
-        return { capture: c, folded, grouped: be.reshape(a, [grouping.groups, grouping.rowsPerGroup, a.shape[1]]), grouping };
+        const grouped =
+          grouping.kind === 'dense'
+            ? be.reshape(a, [grouping.groups, grouping.rowsPerGroup, a.shape[1]])
+            : be.reshape(a, [a.shape[0], 1, a.shape[1]]); // ragged: one row at a time, then summed per example
+        return { capture: c, folded, grouped, grouping };
       });
     if (options.layers) {
       const missing = [...options.layers].filter((name) => !layers.some((l) => l.capture.layer.name === name));
@@ -78,12 +83,28 @@ export function perTermGradientPasses(
         if (!collecting) return;
         scope(() => {
           const dOut = l.capture.output.shape[l.capture.output.rank - 1];
-          const b = be.reshape(g, [l.grouping.groups, l.grouping.rowsPerGroup, dOut]);
+          const withBias = !l.folded && l.capture.layer.bias !== null;
+          const grouping = l.grouping;
+          if (grouping.kind === 'dense') {
+            const b = be.reshape(g, [grouping.groups, grouping.rowsPerGroup, dOut]);
+            visit({
+              layer: l.capture.layer,
+              folded: l.folded,
+              weight: be.matmul(b, l.grouped, { transA: true }), // Σ_r b_r a_rᵀ per term: [T, dOut, width]
+              bias: withBias ? be.reduce('sum', b, 1) : null,
+            });
+            return;
+          }
+          // Ragged examples: each row's outer product b_r a_rᵀ, summed into its example's Γ.
+          const rows = l.grouped.shape[0];
+          const width = l.grouped.shape[2];
+          const b = be.reshape(g, [rows, dOut]);
+          const outer = be.reshape(be.matmul(be.reshape(b, [rows, 1, dOut]), l.grouped, { transA: true }), [rows, dOut * width]);
           visit({
             layer: l.capture.layer,
             folded: l.folded,
-            weight: be.matmul(b, l.grouped, { transA: true }), // Σ_r b_r a_rᵀ per term: [T, dOut, width]
-            bias: !l.folded && l.capture.layer.bias !== null ? be.reduce('sum', b, 1) : null,
+            weight: be.reshape(be.scatterAdd(outer, grouping.index, grouping.examples), [grouping.examples, dOut, width]),
+            bias: withBias ? be.scatterAdd(b, grouping.index, grouping.examples) : null,
           });
         });
       });
@@ -111,13 +132,11 @@ export function perTermGradientPasses(
   });
 }
 
-/** The rows of a capture as `groups` terms of `rowsPerGroup` consecutive rows. */
-function groupingOf(c: KfacForwardCapture, rows: number, terms: number, perPosition: boolean): { groups: number; rowsPerGroup: number } {
-  if (!perPosition && rows === terms) return { groups: rows, rowsPerGroup: 1 };
-  if (c.layout.kind !== 'dense') {
-    throw new Error(
-      `perTermGradientPasses: layer ${c.layer.name} groups its rows into examples of different sizes, which is not supported yet`,
-    );
-  }
-  return { groups: c.layout.examples, rowsPerGroup: c.layout.positions };
+/** How a capture's rows form terms: consecutive groups of equal size, or ragged examples by index. */
+type Grouping = { kind: 'dense'; groups: number; rowsPerGroup: number } | { kind: 'segments'; examples: number; index: Tensor };
+
+function groupingOf(c: KfacForwardCapture, rows: number, terms: number, perPosition: boolean): Grouping {
+  if (!perPosition && rows === terms) return { kind: 'dense', groups: rows, rowsPerGroup: 1 };
+  if (c.layout.kind === 'segments') return { kind: 'segments', examples: c.layout.examples, index: c.layout.index };
+  return { kind: 'dense', groups: c.layout.examples, rowsPerGroup: c.layout.positions };
 }
