@@ -169,6 +169,51 @@ it('per-example gradients on WebGPU agree with the CPU', async () => {
   results[0].forEach((x, k) => expect(scaledMaxError(results[1][k], x), `tensor ${k}`).toBeLessThan(1e-5));
 });
 
+describe('per-example gradients with a segment layout (gcn-graph, CPU)', async () => {
+  const loaded = await loadTask('gcn-graph');
+  const task = loaded.place(cpu);
+  const model = task.buildModel(1);
+  afterAll(() => {
+    model.dispose();
+    task.dispose();
+  });
+
+  it("equal each graph's own summed-loss gradient", () => {
+    const examples = [0, 1, 2];
+    const batch = task.batch(model, Int32Array.from(examples));
+    const all = perExampleGradients(model, batch, { bias: 'folded' });
+    batch.dispose();
+    try {
+      const layers = model.parameters().filter((p) => all.some((g) => `${g.name}.weight` === p.name));
+      expect(layers.length).toBe(all.length);
+      examples.forEach((example, n) => {
+        const one = task.batch(model, Int32Array.from([example]));
+        scope(() => {
+          const loss = computeLoss(lossSpec(one.loss.spec.kind, 'sum'), one.forward(), one.loss.targets);
+          for (const g of all) {
+            const params = model.parameters();
+            const weight = params.find((p) => p.name === `${g.name}.weight`)!.variable;
+            const bias = params.find((p) => p.name === `${g.name}.bias`)!.variable;
+            const [gw, gb] = grad(loss, [weight, bias]).map((t) => cpu.readSync(t));
+            const [, dOut, width] = g.gradients.shape;
+            const dIn = width - 1;
+            const got = cpu.readSync(g.gradients).subarray(n * dOut * width, (n + 1) * dOut * width);
+            const expected = new Float64Array(dOut * width);
+            for (let i = 0; i < dOut; i++) {
+              for (let j = 0; j < dIn; j++) expected[i * width + j] = gw[i * dIn + j];
+              expected[i * width + dIn] = gb[i];
+            }
+            expect(scaledMaxError(got, expected), `graph ${example}, ${g.name}`).toBeLessThan(1e-5);
+          }
+        });
+        one.dispose();
+      });
+    } finally {
+      all.forEach((g) => g.gradients.dispose());
+    }
+  });
+});
+
 describe('per-example gradients (CPU, float64)', () => {
   for (const setting of ['expand', 'reduce'] as LossSetting[]) {
     for (const bias of ['folded', 'separate'] as BiasMode[]) {
