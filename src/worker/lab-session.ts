@@ -10,94 +10,53 @@
 //   arrival order; pause, resume, step, curvature and lose-device act at once.
 // - A finished experiment is kept (not disposed) until the next start, reset or open, so the
 //   curvature panel can still look at its layers.
-// - Every HOST_COPY_INTERVAL steps each run's parameters and optimizer state are copied to the host
-//   (engine/lab/host-copy.ts). A device lost mid-run stops the experiment, a new backend is opened
-//   (WebGPU, else the CPU), the task and models are rebuilt, and every interrupted run continues
-//   from its latest copy; 'device-lost' (recovered: true) says which step each run resumed from.
-//   Runs that had ended before the loss keep their results. Only when the rebuild fails do the
-//   interrupted runs end with an error.
+// - Every HOST_COPY_INTERVAL steps each run's parameters and optimizer state are copied to the host;
+//   after a lost device the runs continue on a new backend from those copies (device-recovery.ts).
 import type { Backend } from '../engine/backend/backend.ts';
-import { ExperimentController } from '../engine/lab/controller.ts';
 import { ExperimentConfigError, validateConfig, type ExperimentConfig } from '../engine/lab/experiment-config.ts';
 import { Experiment, type RunOptions } from '../engine/lab/experiment.ts';
 import { HOST_COPY_INTERVAL, type ResumePoint } from '../engine/lab/host-copy.ts';
 import type { ExperimentResult, MetricPoint, RunResult } from '../engine/lab/results.ts';
 import { KfacOptimizer } from '../engine/optim/kfac/kfac-optimizer.ts';
+import { describe, SessionController, type ActiveExperiment, type StopReason } from './active-experiment.ts';
 import { CurvatureSchedule, type CurvatureRequest } from './curvature-snapshots.ts';
-import { asWebGPU, cpuBackend, openLabBackend, type BackendOpener, type OpenedBackend } from './gpu-status.ts';
+import { DeviceRecovery } from './device-recovery.ts';
+import { cpuBackend, openLabBackend, type BackendOpener, type OpenedBackend } from './gpu-status.ts';
 import { MetricBatcher, type PostEvent } from './metric-batcher.ts';
 import { commandProblem, type BackendPreference, type BackendReport, type LabCommand, type LabEvent, type LabStatus } from './protocol.ts';
 
+export { yieldToEventLoop } from './active-experiment.ts';
 export { FLUSH_INTERVAL_MS, type PostEvent } from './metric-batcher.ts';
-
-/** Resolve on a fresh macrotask (not clamped like nested setTimeout(0) in browsers). */
-export function yieldToEventLoop(): Promise<void> {
-  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
-  return new Promise((resolve) => {
-    if (!yieldChannel) {
-      yieldChannel = new MessageChannel();
-      yieldChannel.port1.onmessage = () => yieldWaiters.shift()?.();
-    }
-    yieldWaiters.push(resolve);
-    yieldChannel.port2.postMessage(null);
-  });
-}
-let yieldChannel: MessageChannel | null = null;
-const yieldWaiters: (() => void)[] = [];
-
-/** The runner's controller, plus a macrotask between steps and a hook when it is about to wait while paused. */
-class SessionController extends ExperimentController {
-  constructor(private readonly beforePausedWait: () => void) {
-    super();
-  }
-
-  override async waitWhilePaused(): Promise<void> {
-    await yieldToEventLoop();
-    // The points of the step just taken (a single step, typically) should not wait for the timer.
-    if (this.paused && !this.stopped) this.beforePausedWait();
-    return super.waitWhilePaused();
-  }
-}
-
-type StopReason = 'reset' | 'restart' | 'device-lost';
-
-/** One experiment, from 'started' until it is disposed; after a lost device its runs continue in a new Experiment. */
-interface ActiveExperiment {
-  experiment: Experiment;
-  controller: SessionController;
-  readonly steps: number;
-  readonly metrics: MetricBatcher;
-  readonly curvature: CurvatureSchedule;
-  /** Runs cut short by the lost device (their run-end is held back: they resume). */
-  readonly interrupted: Set<number>;
-  /** run() is in progress (or the runs are being moved to a new device). */
-  running: boolean;
-  /** Resolves when run() has returned and 'done' was posted (or the runs were handed to a new device). */
-  finished: Promise<void>;
-  stopReason: StopReason | null;
-  /** run() returned after the device was lost: its result waits for the runs to resume (or to end). */
-  handedOver: ExperimentResult | null;
-  disposed: boolean;
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-}
-
-/** Errors a lost device produces when an op or a read fails before the loss is reported. */
-const DEVICE_LOST_PATTERN = /DeviceLostError|device (is |was )?lost|lost device/i;
 
 export class LabSession {
   private backend: Backend | null = null;
   private report: BackendReport | null = null;
-  /** Backends we closed or saw lost: their (further) device loss is not reported again. */
-  private readonly retired = new WeakSet<Backend>();
   private status: LabStatus = 'idle';
   private current: ActiveExperiment | null = null;
   /** Bumped by start and reset: a start whose number is no longer current abandons its preparation. */
   private generation = 0;
   private lifecycle: Promise<void> = Promise.resolve();
   private curvature: CurvatureRequest | null = null;
+  private readonly recovery = new DeviceRecovery({
+    backend: () => this.backend,
+    deviceSummary: () => this.report?.device.summary,
+    current: () => this.current,
+    serial: (task) => this.serial(task),
+    closeBackend: () => this.closeBackend(),
+    openBackend: () => this.tryOpen('webgpu'),
+    adopt: (opened) => this.adopt(opened),
+    rebuild: async (backend, active, config, resume) => {
+      const controller = new SessionController(() => this.flushCurrent());
+      if (active.controller.paused) controller.pause();
+      const experiment = await Experiment.create(backend, config, this.runOptions({ active }, controller, resume));
+      return { experiment, controller };
+    },
+    execute: (active) => this.execute(active),
+    endExperiment: (active, result) => this.endExperiment(active, result),
+    disposeCurrent: () => this.disposeCurrent(),
+    post: (event) => this.post(event),
+    error: (messages) => this.error(messages),
+  });
 
   constructor(
     private readonly send: PostEvent,
@@ -153,7 +112,7 @@ export class LabSession {
         case 'curvature':
           return this.selectCurvature({ run: command.run, layer: command.layer, every: Math.max(1, Math.floor(command.every)) });
         case 'lose-device':
-          return this.loseDevice();
+          return this.recovery.loseDevice();
         case 'capture-run': {
           // "Analyse this model" (src/worker/run-checkpoint.ts): the run's weights as a checkpoint.
           const active = this.current;
@@ -224,10 +183,7 @@ export class LabSession {
   private adopt(opened: OpenedBackend): void {
     this.backend = opened.backend;
     this.report = opened.report;
-    const gpu = asWebGPU(opened.backend);
-    if (gpu) {
-      void gpu.device.lost.then((info) => this.deviceLost(gpu, info.message || info.reason || 'no reason given'));
-    }
+    this.recovery.watch(opened.backend);
     this.post({ type: 'backend', report: opened.report });
   }
 
@@ -236,7 +192,7 @@ export class LabSession {
     this.backend = null;
     this.report = null;
     if (!backend) return;
-    this.retired.add(backend);
+    this.recovery.retire(backend);
     try {
       backend.destroy();
     } catch {
@@ -278,14 +234,14 @@ export class LabSession {
     } catch (e) {
       this.error([`could not list the K-FAC layers (the curvature panel falls back to each run's first layer): ${describe(e)}`]);
     }
-    if (generation !== this.generation || this.retired.has(backend)) {
+    if (generation !== this.generation || this.recovery.isRetired(backend)) {
       // Reset, restarted or the device was lost while preparing.
       try {
         experiment.dispose();
       } catch {
         // Tensors of a lost device may fail to release; nothing else holds them.
       }
-      if (this.retired.has(backend) && generation === this.generation) {
+      if (this.recovery.isRetired(backend) && generation === this.generation) {
         this.setStatus('idle');
         this.error(['the GPU device was lost while the experiment was being prepared; start it again']);
       }
@@ -347,7 +303,7 @@ export class LabSession {
     } catch (e) {
       this.error([`the experiment failed: ${describe(e)}`]);
     }
-    // The interrupted runs go on on a new device (resumeOnNewDevice): nothing ends here.
+    // The interrupted runs go on on a new device (device-recovery.ts): nothing ends here.
     if (active.stopReason === 'device-lost' && result) {
       active.handedOver = result;
       return;
@@ -377,7 +333,7 @@ export class LabSession {
   private stopCurrent(reason: StopReason): void {
     const active = this.current;
     if (!active?.running) return;
-    // A reset or restart while the runs move to a new device cancels the move (resumeOnNewDevice).
+    // A reset or restart while the runs move to a new device cancels the move (device-recovery.ts).
     active.stopReason = active.stopReason === 'device-lost' ? reason : (active.stopReason ?? reason);
     active.controller.stop();
   }
@@ -404,15 +360,8 @@ export class LabSession {
   }
 
   private onRunEnd(active: ActiveExperiment, run: number, result: RunResult): void {
-    const unfinished = result.stepsCompleted < active.steps;
-    const lostHere =
-      active.stopReason === 'device-lost' ||
-      (result.error !== undefined && (DEVICE_LOST_PATTERN.test(result.error) || this.retired.has(active.experiment.backend)));
-    if (lostHere && (result.error !== undefined || unfinished)) {
-      // Held back: the run resumes on a new device from its last host copy (resumeOnNewDevice).
-      active.interrupted.add(run);
-      return;
-    }
+    // A run the lost device cut short is held back: it resumes on a new device from its last host copy.
+    if (this.recovery.holdsBack(active, run, result)) return;
     active.metrics.addRunEnd(run, result);
   }
 
@@ -440,115 +389,6 @@ export class LabSession {
     this.curvature = request;
     // Nothing steps while paused or after the end: answered at once.
     active?.curvature.selectionChanged();
-  }
-
-  // ---- device loss ----------------------------------------------------------------------------
-
-  private loseDevice(): void {
-    const gpu = asWebGPU(this.backend);
-    if (!gpu || gpu.lostReason !== null || this.retired.has(gpu)) {
-      this.error(['lose-device: there is no live WebGPU device to lose (the lab runs on the CPU backend)']);
-      return;
-    }
-    gpu.device.destroy();
-    this.deviceLost(gpu, 'the device was destroyed on request (lose-device)');
-  }
-
-  /** Stop the interrupted experiment, open a new backend, and continue its runs there from their host copies. */
-  private deviceLost(backend: Backend, detail: string): void {
-    if (this.retired.has(backend)) return;
-    this.retired.add(backend);
-    const active = this.current?.experiment.backend === backend ? this.current : null;
-    const interrupted = active?.running ?? false;
-    if (active && interrupted) {
-      active.stopReason = 'device-lost';
-      active.controller.stop();
-    }
-    if (!interrupted)
-      this.post({ type: 'device-lost', message: `The GPU device was lost (${detail}). Opening a new device…`, recovered: true });
-    void this.serial(async () => {
-      if (active) await active.finished;
-      if (this.backend === backend) {
-        this.closeBackend();
-        const opened = await this.tryOpen('webgpu');
-        // Falling back to the CPU here is the lost device's doing, whatever the new request said.
-        this.adopt(opened.report.webgpu ? opened : { ...opened, report: { ...opened.report, failureKind: 'device-lost' } });
-      } // else already replaced (an 'open' got there first)
-      if (active && interrupted) await this.resumeOnNewDevice(active, detail);
-      else if (active && this.current === active) this.disposeCurrent();
-    }).catch((e: unknown) => this.error([`could not recover from the lost device: ${describe(e)}`]));
-  }
-
-  /**
-   * Rebuild the interrupted experiment on the current backend and continue each interrupted run
-   * from its latest host copy. When that fails, the interrupted runs end with the error.
-   */
-  private async resumeOnNewDevice(active: ActiveExperiment, detail: string): Promise<void> {
-    const lostAt = Math.max(0, ...active.metrics.stepsDone) + 1;
-    const handedOver = active.handedOver;
-    active.handedOver = null;
-    if (this.current !== active || active.disposed || active.stopReason !== 'device-lost' || !handedOver) {
-      // Reset or restarted meanwhile, or run() itself failed: end it as it stands.
-      if (handedOver && !active.disposed) this.endExperiment(active, { ...handedOver, stopped: true });
-      return;
-    }
-    const old = active.experiment;
-    const points = old.resumePoints((run) => active.interrupted.has(run));
-    try {
-      old.dispose();
-    } catch {
-      // Tensors of a lost device may fail to release; nothing else holds them.
-    }
-    const backend = this.backend;
-    let failure: string | null = backend ? null : 'no backend could be opened';
-    if (!failure && backend) {
-      const controller = new SessionController(() => this.flushCurrent());
-      if (active.controller.paused) controller.pause();
-      try {
-        const next = await Experiment.create(backend, old.config, this.runOptions({ active }, controller, points));
-        if (active.stopReason !== 'device-lost') {
-          // Reset or restarted while the new experiment was being built.
-          next.dispose();
-          this.endExperiment(active, { ...handedOver, stopped: true });
-          return;
-        }
-        active.experiment = next;
-        active.controller = controller;
-      } catch (e) {
-        failure = describe(e);
-      }
-    }
-    if (failure !== null) {
-      const ends = points.map((p, run) => ({ run, result: p.result })).filter(({ run }) => active.interrupted.has(run));
-      for (const { run, result } of ends) {
-        result.error = `the GPU device was lost at step ${result.stepsCompleted + 1} and the run could not resume (${failure}); run stopped`;
-        active.metrics.addRunEnd(run, result);
-      }
-      this.post({
-        type: 'device-lost',
-        message: `The GPU device was lost at step ${lostAt} (${detail}). The runs could not resume (${failure}); their results up to the loss are kept.`,
-        recovered: false,
-      });
-      this.endExperiment(active, {
-        config: old.config,
-        parameterCount: old.parameterCount,
-        runs: points.map((p) => p.result),
-        stopped: true,
-      });
-      return;
-    }
-    const where = this.report?.device.summary ?? 'the new backend';
-    const resumed = points.flatMap((p) => (p.kind === 'resume' ? [`${p.result.label} from step ${p.copy?.step ?? 0}`] : []));
-    this.post({
-      type: 'device-lost',
-      message:
-        `The GPU device was lost at step ${lostAt} (${detail}). The runs continue on ${where} from their last host copy ` +
-        `(taken every ${HOST_COPY_INTERVAL} steps): ${resumed.join(', ')}.`,
-      recovered: true,
-    });
-    active.interrupted.clear();
-    active.stopReason = null;
-    active.finished = this.execute(active);
   }
 
   // ---- events ---------------------------------------------------------------------------------
