@@ -30,6 +30,8 @@ export interface CurvatureTestHook {
   readonly training: JobView | null;
   readonly analysis: JobView | null;
   readonly hasCheckpoint: boolean;
+  /** The chart library has been loaded and parsed (a one-off cost of opening the page). */
+  readonly chartsReady: boolean;
   report(): CurvatureReportView | null;
 }
 
@@ -188,6 +190,9 @@ const curvature: CurvatureTestHook = {
   },
   get hasCheckpoint() {
     return useCurvaturePage.getState().checkpoint !== null;
+  },
+  get chartsReady() {
+    return useCurvaturePage.getState().chartsReady;
   },
   report() {
     const result = useCurvaturePage.getState().result;

@@ -45,9 +45,12 @@ export function CurvaturePage({ query }: { query: string }) {
   useEffect(() => init(query), [init, query]);
   // The chart library is large: parse it while the user sets up, not when the report arrives.
   useEffect(() => {
-    loadPlotly().catch(() => {
-      // The figures show the load failure themselves.
-    });
+    loadPlotly().then(
+      () => useCurvaturePage.setState({ chartsReady: true }),
+      () => {
+        // The figures show the load failure themselves.
+      },
+    );
   }, []);
   const result = useCurvaturePage((s) => s.result);
   return (

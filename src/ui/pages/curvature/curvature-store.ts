@@ -66,6 +66,8 @@ export interface CurvaturePageState {
   analysis: JobView | null;
   result: CurvatureJobResult | null;
   stored: StoredCheckpoint[];
+  /** The chart library has loaded (it is parsed once, when the page first opens). */
+  chartsReady: boolean;
 
   /** Read the URL's settings and take a model handed over by another page. */
   init(query: string): void;
@@ -123,9 +125,10 @@ export const useCurvaturePage = create<CurvaturePageState>()((set, get) => {
     runtime.job = handle as JobHandle<unknown>;
     try {
       const result = await handle.result;
+      const endedAt = performance.now();
       set(
         (s) =>
-          ({ [key]: { ...(s[key] as JobView), status: 'done', elapsedMs: performance.now() - started } }) as Partial<CurvaturePageState>,
+          ({ [key]: { ...(s[key] as JobView), status: 'done', elapsedMs: endedAt - started, endedAt } }) as Partial<CurvaturePageState>,
       );
       return result;
     } catch (e) {
@@ -163,6 +166,7 @@ export const useCurvaturePage = create<CurvaturePageState>()((set, get) => {
     analysis: null,
     result: null,
     stored: [],
+    chartsReady: false,
 
     init(query) {
       // Coming back through the navigation ('#/curvature', no settings) keeps the page as it was.
