@@ -214,6 +214,29 @@ describe('per-example gradients with a segment layout (gcn-graph, CPU)', async (
   });
 });
 
+it('per-example gradients projected into the eigenbasis equal Q_Gᵀ Γ_n Q_A (CPU, float64)', async () => {
+  const p = stackProblem(new Rng(11), { widths: [3, 4, 2], N: 3, R: 2, setting: 'reduce', loss: 'ce', reduction: 'mean' });
+  const placed = placeProblem(cpu, p);
+  const curvature = await fitCurvature(placed.model, batchList([placed.full]), { approx: 'reduce', bias: 'separate' });
+  const bases = await Promise.all(curvature.layers.map((l) => l.eigen()));
+  const plain = perExampleGradients(placed.model, placed.full, { bias: 'separate' });
+  const projected = perExampleGradients(placed.model, placed.full, { bias: 'separate', bases });
+  try {
+    for (const [k, g] of plain.entries()) {
+      const expected = scope(() =>
+        cpu.readSync(cpu.matmul(cpu.matmul(bases[k].vectorsG, g.gradients, { transA: true }), bases[k].vectorsA)),
+      );
+      expect(scaledMaxError(cpu.readSync(projected[k].gradients), expected)).toBeLessThan(1e-12);
+      const expectedBias = scope(() => cpu.readSync(cpu.matmul(bases[k].vectorsG, g.biasGradients!, { transA: true })));
+      expect(scaledMaxError(cpu.readSync(projected[k].biasGradients!), expectedBias)).toBeLessThan(1e-12);
+    }
+  } finally {
+    [...plain, ...projected].forEach((g) => [g.gradients, g.biasGradients].forEach((t) => t?.dispose()));
+    curvature.dispose();
+    placed.dispose();
+  }
+});
+
 describe('per-example gradients (CPU, float64)', () => {
   for (const setting of ['expand', 'reduce'] as LossSetting[]) {
     for (const bias of ['folded', 'separate'] as BiasMode[]) {

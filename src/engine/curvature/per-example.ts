@@ -27,6 +27,12 @@ export interface PerExampleOptions {
   bias?: BiasMode;
   /** Only these layers (by index); default all K-FAC layers. */
   layers?: readonly number[];
+  /**
+   * Return Q_Gᵀ Γ_n Q_A instead of Γ_n (and Q_Gᵀ γ_n for a separate bias): per layer index, the
+   * eigenbasis of a fitted curvature (`await layer.eigen()`), or null to leave that layer as it is.
+   * The projection runs on the rows (ã = a Q_A, b̃ = b Q_G), never on a P×P matrix.
+   */
+  bases?: readonly ({ vectorsG: Tensor; vectorsA: Tensor } | null)[];
 }
 
 /**
@@ -48,8 +54,10 @@ export function perExampleGradients(model: Module, batch: CurvatureBatch, option
       if (!parameters.has(c.layer.weight.variable))
         throw new Error(`perExampleGradients: layer "${c.layer.name}" is not part of the model`);
       const folded = biasMode === 'folded' && c.layer.bias !== null;
-      const a = foldedInput(be, c, folded);
-      c.output.onGrad((b) => {
+      const basis = options.bases?.[index] ?? null;
+      const a = basis ? be.matmul(foldedInput(be, c, folded), basis.vectorsA) : foldedInput(be, c, folded);
+      c.output.onGrad((gradient) => {
+        const b = basis ? be.matmul(gradient, basis.vectorsG) : gradient;
         const entry: PerExampleLayerGradients = {
           index,
           name: c.layer.name,
