@@ -1,11 +1,10 @@
 // When to take the curvature panel's snapshot (engine/curvature/snapshot.ts) of the selected run and
 // layer: every `every` steps of that run while it trains, at once when the selection changes while
 // paused or after the end, and once more at the end. One snapshot is in flight at a time; a
-// selection that changes meanwhile marks the schedule dirty and is served next. Only K-FAC runs
-// have factors: for any other run nothing is sent.
+// selection that changes meanwhile marks the schedule dirty and is served next. Only runs whose
+// optimizer keeps factors (its `curvature` capability: K-FAC) have any: for any other run nothing is sent.
 import { curvatureSnapshot } from '../engine/curvature/snapshot.ts';
 import type { MetricPoint } from '../engine/lab/results.ts';
-import { KfacOptimizer } from '../engine/optim/kfac/kfac-optimizer.ts';
 import type { Optimizer } from '../engine/optim/optimizer.ts';
 import type { LabEvent } from './protocol.ts';
 
@@ -62,27 +61,28 @@ export class CurvatureSchedule {
     this.take();
   }
 
-  /** A snapshot of the selected run and layer, unless one is in flight or the run is not K-FAC. */
+  /** A snapshot of the selected run and layer, unless one is in flight or the run keeps no factors. */
   take(): void {
     const host = this.host;
     const request = host.request();
     if (!request || this.inFlight || host.gone()) return;
-    const optimizer = host.optimizers()[request.run];
-    if (!(optimizer instanceof KfacOptimizer)) {
+    const curvature = host.optimizers()[request.run]?.curvature;
+    if (!curvature) {
       this.dirty = false;
       return;
     }
-    const layer = request.layer ?? optimizer.layerNames[0];
+    const layerNames = curvature.layerNames;
+    const layer = request.layer ?? layerNames[0];
     if (layer === undefined) return; // no factors before the first step: stay dirty
-    if (optimizer.layerNames.length > 0 && !optimizer.layerNames.includes(layer)) {
+    if (layerNames.length > 0 && !layerNames.includes(layer)) {
       this.dirty = false;
-      host.error([`curvature.layer: run ${request.run} has no K-FAC layer "${layer}" (layers: ${optimizer.layerNames.join(', ')})`]);
+      host.error([`curvature.layer: run ${request.run} has no K-FAC layer "${layer}" (layers: ${layerNames.join(', ')})`]);
       return;
     }
     const step = host.stepOf(request.run);
     this.dirty = false;
     this.inFlight = true;
-    curvatureSnapshot(optimizer, layer)
+    curvatureSnapshot(curvature, layer)
       .then((snapshot) => {
         if (host.gone() || !snapshot) return;
         const now = host.request();

@@ -17,7 +17,6 @@ import { ExperimentConfigError, validateConfig, type ExperimentConfig } from '..
 import { Experiment, type RunOptions } from '../engine/lab/experiment.ts';
 import { HOST_COPY_INTERVAL, type ResumePoint } from '../engine/lab/host-copy.ts';
 import type { ExperimentResult, MetricPoint, RunResult } from '../engine/lab/results.ts';
-import { KfacOptimizer } from '../engine/optim/kfac/kfac-optimizer.ts';
 import { describe, SessionController, type ActiveExperiment, type StopReason } from './active-experiment.ts';
 import { CurvatureSchedule, type CurvatureRequest } from './curvature-snapshots.ts';
 import { DeviceRecovery } from './device-recovery.ts';
@@ -226,7 +225,7 @@ export class LabSession {
       return;
     }
     try {
-      const kfacRuns = experiment.optimizers.flatMap((o, i) => (o instanceof KfacOptimizer ? [i] : []));
+      const kfacRuns = experiment.optimizers.flatMap((o, i) => (o.curvature ? [i] : []));
       if (kfacRuns.length > 0) {
         const names = experiment.curvatureLayerNames();
         kfacLayers = Object.fromEntries(kfacRuns.map((i) => [i, [...names]]));

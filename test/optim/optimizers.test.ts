@@ -327,6 +327,19 @@ describe('createOptimizer', () => {
     expect(createOptimizer('adam', {}, { clip: { maxNorm: 2 } })).toBeInstanceOf(ClippedOptimizer);
   });
 
+  it('offers the curvature capability exactly for the optimizers that keep Kronecker factors (K-FAC)', () => {
+    for (const id of availableOptimizers()) {
+      const optimizer = createOptimizer(id, {}, { clip: { maxNorm: 2 } });
+      try {
+        expect(optimizer.curvature !== undefined, id).toBe(id.startsWith('kfac-'));
+        // Before its first step a K-FAC optimizer has met no layer yet.
+        if (optimizer.curvature) expect(optimizer.curvature.layerNames, id).toEqual([]);
+      } finally {
+        optimizer.dispose();
+      }
+    }
+  });
+
   it('gives clear errors for unknown ids and bad values', () => {
     expect(() => createOptimizer('rmsprop')).toThrow(/unknown optimizer "rmsprop" \(known: sgd, adam, adamw, kfac-expand, kfac-reduce\)/);
     expect(() => createOptimizer('schedule')).toThrow(/unknown optimizer "schedule"/);

@@ -3,8 +3,10 @@
 // loop. K-FAC needs the forward pass itself (its factors come from a capture of it); first-order
 // optimizers reach the same contract through `firstOrderTrainStep` (train-step.ts) and additionally
 // expose the update from finished gradients (`GradientOptimizer.step`), which K-FAC uses for the
-// parameters no K-FAC layer covers.
+// parameters no K-FAC layer covers. What an optimizer offers beyond the step is a capability on the
+// contract (`curvature`), so callers never branch on an optimizer's class.
 import type { Variable } from '../autograd/variable.ts';
+import type { FactorSource } from '../curvature/snapshot.ts';
 import type { LossTargets } from '../nn/losses.ts';
 import type { NamedParameter } from '../nn/module.ts';
 import type { Tensor } from '../tensor.ts';
@@ -32,8 +34,19 @@ export interface TrainStepResult {
   phaseMs?: StepPhaseTimes;
 }
 
+/**
+ * The Kronecker factors an optimizer keeps per layer while it trains (K-FAC's running averages):
+ * what the lab's curvature panel lists and snapshots (engine/curvature/snapshot.ts).
+ */
+export interface OptimizerCurvature extends FactorSource {
+  /** Layer paths with factors, in the order the optimizer met them (empty before its first factor step). */
+  readonly layerNames: readonly string[];
+}
+
 export interface Optimizer {
   readonly name: string;
+  /** Present when the optimizer keeps Kronecker factors per layer (K-FAC); first-order optimizers have none. */
+  readonly curvature?: OptimizerCurvature;
   /** Measure per-phase times (a device sync after each phase); off by default. */
   timing: boolean;
   /** Forward, backward and update of one step. */

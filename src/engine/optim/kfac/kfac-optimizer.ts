@@ -47,7 +47,7 @@ import {
   splitUpdate,
 } from '../../curvature/preconditioner.ts';
 import { clipGradNorm } from '../clipping.ts';
-import type { GradientOptimizer, Optimizer, TrainStepArgs } from '../optimizer.ts';
+import type { GradientOptimizer, Optimizer, OptimizerCurvature, TrainStepArgs } from '../optimizer.ts';
 import { defaults } from '../schema.ts';
 import { CONSTANT_SCHEDULE, learningRateAt, type ScheduleSettings } from '../schedules.ts';
 import { PhaseTimer } from '../train-step.ts';
@@ -135,6 +135,11 @@ export class KfacOptimizer implements Optimizer {
   /** Layer paths with factors, in discovery order. */
   get layerNames(): string[] {
     return [...this.layers.keys()];
+  }
+
+  /** The contract's curvature capability: the optimizer itself (its layerNames, factorsOf, approx, damping). */
+  get curvature(): OptimizerCurvature {
+    return this;
   }
 
   /** The running-average factors of a layer (owned by the optimizer; do not dispose). */
