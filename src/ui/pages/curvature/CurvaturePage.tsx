@@ -382,6 +382,7 @@ function ReportView() {
       ? `the fresh model of seed ${result.model.seed}`
       : `the checkpoint after ${result.model.step} steps${result.model.origin ? ` of ${result.model.origin}` : ''}`;
   const { expandFactorsMs, reduceFactorsMs } = report.timings;
+  const shared = report.layers.some((l) => l.sharedDims.length > 0);
   return (
     <section className="card curvature-report" aria-labelledby="curvature-report-heading" data-testid="curvature-report">
       <h3 id="curvature-report-heading">The curvature of {model}</h3>
@@ -392,9 +393,11 @@ function ReportView() {
       <p data-testid="factor-times">
         Time for the factors of every layer over these examples: <strong>expand {(expandFactorsMs / 1000).toFixed(2)} s</strong>,{' '}
         <strong>reduce {(reduceFactorsMs / 1000).toFixed(2)} s</strong>
-        {reduceFactorsMs > 0 ? ` (expand takes ${(expandFactorsMs / reduceFactorsMs).toFixed(2)}× reduce’s time)` : ''}. Reduce sums a
-        layer’s inputs and output gradients over the shared positions (patches, tokens, nodes) before forming A and G, so its factors see R
-        times fewer rows; without weight sharing the two are the same.
+        {reduceFactorsMs > 0 ? ` (expand takes ${(expandFactorsMs / reduceFactorsMs).toFixed(2)}× reduce’s time)` : ''}.{' '}
+        {shared
+          ? 'Reduce sums a layer’s inputs and output gradients over the shared positions (patches, tokens, nodes) before forming A and G, so its factors see R times fewer rows.'
+          : 'This model shares no weights, so expand and reduce compute the same factors: a difference in time here is overhead, not the approximation.'}{' '}
+        The sweeps run one after the other, so a device’s one-off kernel compilation falls on the first (expand).
       </p>
       {layer ? (
         <>
