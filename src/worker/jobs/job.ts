@@ -1,4 +1,4 @@
-// What a worker job is (docs/architecture.md, "Worker jobs"): a kind with a config parser and a run
+// What a worker job is (docs/architecture.md): a kind with a config parser and a run
 // function. The runner (job-runner.ts) validates the config with parseConfig before anything runs,
 // hands run() the worker's backend, an AbortSignal for cancel and a progress callback, and turns the
 // outcome into exactly one 'job-result' or 'job-error' event (src/worker/protocol.ts).
