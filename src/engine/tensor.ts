@@ -119,12 +119,11 @@ export function scope<T>(fn: () => T): T {
 }
 
 /**
- * Like scope(fn), but nothing is disposed: every tensor created inside and still alive (not kept)
- * is handed back, untracked, for the caller to dispose. For work whose temporaries must outlive one
- * synchronous block, e.g. an autograd graph kept across an `await backend.sync()` between timed
- * phases. fn is synchronous for the same reason as scope's; on a throw its tensors are disposed.
+ * The core of scope() and TensorArena.run (the public helpers): every tensor created inside fn and
+ * still alive (not kept) is handed back, untracked. fn is synchronous for the same reason as
+ * scope's; on a throw its tensors are disposed.
  */
-export function collectScope<T>(fn: () => T, caller = 'collectScope'): { result: T; created: Tensor[] } {
+function collectScope<T>(fn: () => T, caller = 'collectScope'): { result: T; created: Tensor[] } {
   const created = new Set<Tensor>();
   scopeStack.push(created);
   let result: T;

@@ -12,7 +12,7 @@
 //
 //   const result = await runExperiment(backend, presetConfig('mlp-spirals'), { onMetrics: (points) => plot(points) });
 import type { Backend } from '../backend/backend.ts';
-import type { Tensor } from '../tensor.ts';
+import { readAndDispose } from '../tensor.ts';
 import type { Module, NamedParameter } from '../nn/module.ts';
 import { createOptimizer } from '../optim/factory.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
@@ -249,22 +249,19 @@ export class Experiment {
     const { indices } = state.sampler.batchAtStep(t);
     state.result.batchIndices?.push(indices);
     let batch: TrainBatch | null = null;
-    let lossTensor: Tensor | null = null;
     let loss: number;
     let phaseMs: Record<string, number> | undefined;
     const start = performance.now();
     try {
       batch = this.placed.batch(state.model, indices);
       const out = await state.optimizer.trainStep({ params: state.params, forward: batch.forward, loss: batch.loss, step: t });
-      lossTensor = out.loss;
       phaseMs = out.phaseMs ? { ...out.phaseMs } : undefined;
-      loss = (await lossTensor.read())[0];
+      loss = (await readAndDispose(out.loss))[0];
     } catch (e) {
       const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       this.fail(state, `step ${t + 1}: ${error}; run stopped`);
       return null;
     } finally {
-      lossTensor?.dispose();
       batch?.dispose();
     }
     state.elapsedMs += performance.now() - start;

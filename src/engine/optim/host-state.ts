@@ -2,7 +2,7 @@
 // periodic host copy, docs/architecture.md): read many tensors with one transfer per dtype, and put
 // them back on another backend. Also the shape of an optimizer's exported state.
 import type { Backend } from '../backend/backend.ts';
-import { keep, scope, type DType, type Tensor, type TypedArray } from '../tensor.ts';
+import { keep, readAndDispose, scope, type DType, type Tensor, type TypedArray } from '../tensor.ts';
 
 /** A tensor's values on the host. */
 export interface HostTensor {
@@ -47,12 +47,7 @@ export async function readToHost(tensors: readonly Tensor[]): Promise<HostTensor
             ),
       ),
     );
-    let data: TypedArray;
-    try {
-      data = await flat.read();
-    } finally {
-      flat.dispose();
-    }
+    const data = await readAndDispose(flat);
     let offset = 0;
     for (const i of indices) {
       const t = tensors[i];

@@ -15,7 +15,7 @@ import { grad } from '../../autograd/backward.ts';
 import { noGrad, type Variable } from '../../autograd/variable.ts';
 import { computeLoss, type LossTargets } from '../../nn/losses.ts';
 import type { NamedParameter } from '../../nn/module.ts';
-import { keep, scope, TensorArena, type Tensor } from '../../tensor.ts';
+import { keep, readAndDispose, scope, TensorArena, type Tensor } from '../../tensor.ts';
 import {
   adaptDamping,
   DEFAULT_ADAPTIVE_DAMPING,
@@ -476,11 +476,7 @@ export class KfacOptimizer implements Optimizer {
   private async checkHealth(step: number): Promise<void> {
     const h = this.takeHealth();
     if (!h) return;
-    try {
-      this.checkUpdateHealth(h, Array.from(await h.sums.read()), step);
-    } finally {
-      h.sums.dispose();
-    }
+    this.checkUpdateHealth(h, Array.from(await readAndDispose(h.sums)), step);
   }
 
   private accumulateHealth(names: string[], layerSums: Tensor, step: number): void {
