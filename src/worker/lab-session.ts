@@ -27,6 +27,11 @@ import { commandProblem, type BackendPreference, type BackendReport, type LabCom
 export { yieldToEventLoop } from './active-experiment.ts';
 export { FLUSH_INTERVAL_MS, type PostEvent } from './metric-batcher.ts';
 
+/** Where the runner's callbacks find their experiment: filled once Experiment.create returns. */
+interface ExperimentBox {
+  active: ActiveExperiment | null;
+}
+
 export class LabSession {
   private backend: Backend | null = null;
   private report: BackendReport | null = null;
@@ -214,7 +219,7 @@ export class LabSession {
     const controller = new SessionController(() => this.flushCurrent());
     if (paused) controller.pause();
     // The callbacks find their experiment through this box: it is filled once create() returns.
-    const box: { active: ActiveExperiment | null } = { active: null };
+    const box: ExperimentBox = { active: null };
     let experiment: Experiment;
     let kfacLayers: Record<number, string[]> = {};
     try {
@@ -284,7 +289,7 @@ export class LabSession {
   }
 
   /** The runner options of the session's experiments: its callbacks, phase timing and the periodic host copy. */
-  private runOptions(box: { active: ActiveExperiment | null }, controller: SessionController, resume?: ResumePoint[]): RunOptions {
+  private runOptions(box: ExperimentBox, controller: SessionController, resume?: ResumePoint[]): RunOptions {
     return {
       controller,
       phaseTiming: true,

@@ -15,7 +15,7 @@ import type { Backend } from '../backend/backend.ts';
 import { readAndDispose } from '../tensor.ts';
 import type { Module, NamedParameter } from '../nn/module.ts';
 import { createOptimizer } from '../optim/factory.ts';
-import type { Optimizer } from '../optim/optimizer.ts';
+import type { Optimizer, StepPhaseTimes } from '../optim/optimizer.ts';
 import { BatchSampler } from '../data/sampler.ts';
 import { discoverCurvatureLayers } from '../nn/layer-discovery.ts';
 import type { ExperimentController } from './controller.ts';
@@ -250,7 +250,7 @@ export class Experiment {
     state.result.batchIndices?.push(indices);
     let batch: TrainBatch | null = null;
     let loss: number;
-    let phaseMs: Record<string, number> | undefined;
+    let phaseMs: StepPhaseTimes | undefined;
     const start = performance.now();
     try {
       batch = this.placed.batch(state.model, indices);

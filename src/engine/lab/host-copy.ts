@@ -6,7 +6,7 @@
 // step after the restore).
 import type { NamedParameter } from '../nn/module.ts';
 import { readToHost, toDevice, type HostTensor, type OptimizerHostState } from '../optim/host-state.ts';
-import type { Optimizer } from '../optim/optimizer.ts';
+import type { Optimizer, StepPhaseTimes } from '../optim/optimizer.ts';
 import type { RunResult } from './results.ts';
 
 /** Steps between two host copies in the lab: a lost device costs at most this many steps per run. */
@@ -21,7 +21,7 @@ export interface RunHostCopy {
   optimizer: OptimizerHostState;
   /** The result as it stood: history entries, phase totals, target. */
   historyLength: number;
-  phaseMs: Record<string, number>;
+  phaseMs: StepPhaseTimes;
   stepsToTarget: number | null;
   timeToTargetMs: number | null;
 }

@@ -11,6 +11,14 @@ export interface HostTensor {
   data: TypedArray;
 }
 
+/** A layer's running Kronecker factors on the host (K-FAC's exported state). */
+export interface HostFactors {
+  A: HostTensor;
+  G: HostTensor;
+  /** The bias is the last column of V and A (docs/kfac.md §2). */
+  folded: boolean;
+}
+
 /**
  * What an optimizer carries to a new device: per-parameter state by parameter name (moments,
  * velocities, update counts), counters (K-FAC: steps taken, damping), K-FAC's running factors per
@@ -21,7 +29,7 @@ export interface OptimizerHostState {
   optimizer: string;
   params: Record<string, Record<string, HostTensor | number>>;
   counters: Record<string, number>;
-  factors?: Record<string, { A: HostTensor; G: HostTensor; folded: boolean }>;
+  factors?: Record<string, HostFactors>;
   fallback?: OptimizerHostState;
 }
 
