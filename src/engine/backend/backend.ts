@@ -3,7 +3,7 @@
 // Shape rules live in src/engine/shape-rules/<family>.ts and are shared by both implementations.
 import type { DType, Shape, Tensor, TypedArray } from '../tensor.ts';
 
-export type BackendName = 'cpu' | 'webgpu';
+export type BackendName = 'cpu' | 'webgpu' | 'wasm';
 
 export type UnaryOp =
   | 'neg'
