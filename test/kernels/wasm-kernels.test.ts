@@ -2,7 +2,7 @@
 // every tile of the matmul kernel (4×8 micro-tiles, 128/256/1024 blocks) and the SIMD width (4).
 // The CPU runs on the same float32 inputs; tolerances are float32 ones.
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BinaryOp, MatmulOptions, UnaryOp } from '../../src/engine/backend/backend.ts';
+import type { MatmulOptions, UnaryOp } from '../../src/engine/backend/backend.ts';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
 import { WasmBackend } from '../../src/engine/backend/wasm/wasm-backend.ts';
 import { sizeOf, type Shape, type Tensor } from '../../src/engine/tensor.ts';
