@@ -85,7 +85,7 @@ export interface BackendInfo {
   summary: string;
   adapter?: AdapterDescription;
   limits?: Record<string, number>;
-  /** Why a WebGPU backend was asked for and the CPU backend was returned instead. */
+  /** Why a WebGPU backend was asked for and a CPU-side one (WASM, else the reference CPU) was returned instead. */
   fallbackReason?: string;
 }
 

@@ -51,14 +51,14 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** Whether this engine runs WebAssembly with 128-bit SIMD (the kernels need it). */
-export function wasmSimdSupported(): boolean {
-  if (typeof WebAssembly === 'undefined') return false;
+/** Why this engine cannot run the kernels (no WebAssembly, or no 128-bit SIMD), or null when it can. */
+export function wasmUnavailableReason(): string | null {
+  if (typeof WebAssembly === 'undefined') return 'this JavaScript engine has no WebAssembly';
   try {
     kernelModule();
-    return true;
-  } catch {
-    return false;
+    return null;
+  } catch (e) {
+    return `the WebAssembly SIMD kernels failed to compile (${(e as Error).message}); WebAssembly 128-bit SIMD needs Chrome 91+, Firefox 89+, Safari 16.4+ or Node 16.4+`;
   }
 }
 
