@@ -1,7 +1,8 @@
 // `npm run bench -- <name> [args]`: runs one benchmark; each writes its results to bench/results/<name>.json.
 const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<unknown> }> = {
   matmul: {
-    about: 'matmul GFLOP/s, ours vs TensorFlow.js WebGPU (square sizes and K-FAC XᵀX shapes)',
+    about:
+      'matmul GFLOP/s, ours vs TensorFlow.js WebGPU, then ours WASM vs jax-js WASM, TensorFlow.js WASM and the reference CPU (square sizes and K-FAC XᵀX shapes)',
     run: async () => (await import('./matmul.ts')).runMatmulBench(),
   },
   kfac: {
