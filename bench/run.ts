@@ -6,12 +6,16 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     run: async () => (await import('./matmul.ts')).runMatmulBench(),
   },
   kfac: {
-    about: 'K-FAC cost: expand vs reduce factor time as R grows; time per step vs SGD and Adam on the tiny ViT [--backend webgpu|cpu]',
+    about: 'K-FAC cost: expand vs reduce factor time as R grows; time per step vs SGD and Adam on the tiny ViT [--backend webgpu|wasm|cpu]',
     run: async (args) => (await import('./kfac.ts')).runKfacBench(args),
+  },
+  steps: {
+    about: 'time per step of every task preset (and the ViT at batch 64) on the reference CPU vs the WASM backend [--steps n]',
+    run: async (args) => (await import('./preset-steps.ts')).runPresetStepsBench(args),
   },
   reproduce: {
     about:
-      'steps and wall-clock to a validation target, tuned SGD / Adam / K-FAC-expand / K-FAC-reduce, 3 seeds [--backend cpu|webgpu] [--tasks a,b] [--seeds 1,2,3]',
+      'steps and wall-clock to a validation target, tuned SGD / Adam / K-FAC-expand / K-FAC-reduce, 3 seeds [--backend cpu|wasm|webgpu] [--tasks a,b] [--seeds 1,2,3]',
     run: async (args) => (await import('./reproduce.ts')).runReproduceBench(args),
   },
 };
