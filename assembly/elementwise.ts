@@ -3,6 +3,8 @@
 // two backends agree to float32 rounding; + − × ÷ max min run as f32x4 SIMD where the operands
 // are contiguous or one side is a broadcast scalar. Op codes: see src/engine/backend/wasm/op-codes.ts.
 
+import { exp4, gelu4, sigmoid4, tanh4 } from './vexp';
+
 const SQRT_2_OVER_PI: f64 = Math.sqrt(2 / Math.PI);
 
 // @ts-ignore: decorator
@@ -43,6 +45,14 @@ function unaryScalar(op: i32, x: f32): f32 {
 
 export function unary(op: i32, x: usize, out: usize, n: i32): void {
   let i = 0;
+  // exp, gelu, tanh, sigmoid: four lanes at a time through the f32x4 exponential (assembly/vexp.ts).
+  if (op == 2 || op == 10 || op == 11 || op == 12) {
+    for (; i + 4 <= n; i += 4) {
+      const v = v128.load(x + (<usize>i << 2));
+      const r = op == 2 ? exp4(v) : op == 10 ? gelu4(v) : op == 11 ? tanh4(v) : sigmoid4(v);
+      v128.store(out + (<usize>i << 2), r);
+    }
+  }
   // SIMD for the cheap ops; the rest are dominated by exp/log.
   if (op == 0 || op == 1 || op == 4 || op == 6 || op == 9) {
     const zero = f32x4.splat(0);

@@ -1,3 +1,5 @@
+import { exp4 } from './vexp';
+
 // Reductions, argmax and softmax over an [outer, axisLen, inner] view (src/engine/shape-rules/reduce.ts).
 // Sums accumulate in f64 (like the reference), so long reductions lose nothing to float32 round-off.
 // Ops: 0 sum, 1 mean, 2 max. Empty axes give the identity: sum 0, mean NaN, max −∞.
@@ -75,23 +77,36 @@ export function argmax(x: usize, out: usize, outer: i32, axisLen: i32, inner: i3
   }
 }
 
-/** softmax or logSoftmax over rows of length rowLen (max subtracted first; exp and the sum in f64). */
+/**
+ * softmax or logSoftmax over rows of length rowLen: the max subtracted first, exponentials four lanes
+ * at a time (assembly/vexp.ts), their sum in f64; softmax keeps the exponentials in `out` and scales them.
+ */
 export function softmax(x: usize, out: usize, rows: i32, rowLen: i32, log: bool): void {
   for (let r = 0; r < rows; r++) {
     const src = x + (<usize>(r * rowLen) << 2);
     const dst = out + (<usize>(r * rowLen) << 2);
-    let mx: f64 = -Infinity;
-    for (let k = 0; k < rowLen; k++) mx = max(mx, <f64>load<f32>(src + (<usize>k << 2)));
+    let mx: f32 = -Infinity;
+    for (let k = 0; k < rowLen; k++) mx = max(mx, load<f32>(src + (<usize>k << 2)));
+    const mv = f32x4.splat(mx);
     let sum: f64 = 0;
-    for (let k = 0; k < rowLen; k++) sum += Math.exp(<f64>load<f32>(src + (<usize>k << 2)) - mx);
+    let k = 0;
+    for (; k + 4 <= rowLen; k += 4) {
+      const e = exp4(f32x4.sub(v128.load(src + (<usize>k << 2)), mv));
+      if (!log) v128.store(dst + (<usize>k << 2), e);
+      const s = f64x2.add(f64x2.promote_low_f32x4(e), f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
+      sum += f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+    }
+    for (; k < rowLen; k++) {
+      const e = Math.exp(<f64>load<f32>(src + (<usize>k << 2)) - <f64>mx);
+      if (!log) store<f32>(dst + (<usize>k << 2), <f32>e);
+      sum += e;
+    }
     if (log) {
-      const shift = mx + Math.log(sum);
-      for (let k = 0; k < rowLen; k++) store<f32>(dst + (<usize>k << 2), <f32>(<f64>load<f32>(src + (<usize>k << 2)) - shift));
+      const shift = <f64>mx + Math.log(sum);
+      for (let j = 0; j < rowLen; j++) store<f32>(dst + (<usize>j << 2), <f32>(<f64>load<f32>(src + (<usize>j << 2)) - shift));
     } else {
-      const inv = 1 / sum;
-      for (let k = 0; k < rowLen; k++) {
-        store<f32>(dst + (<usize>k << 2), <f32>(Math.exp(<f64>load<f32>(src + (<usize>k << 2)) - mx) * inv));
-      }
+      const inv = <f32>(1 / sum);
+      for (let j = 0; j < rowLen; j++) store<f32>(dst + (<usize>j << 2), load<f32>(dst + (<usize>j << 2)) * inv);
     }
   }
 }
