@@ -7,7 +7,8 @@
 export function exp4(x: v128): v128 {
   const big = f32x4.gt(x, f32x4.splat(88.72283));
   const tiny = f32x4.lt(x, f32x4.splat(-87.33654));
-  const xc = f32x4.max(f32x4.min(x, f32x4.splat(88.72283)), f32x4.splat(-87.33654));
+  // pmin/pmax are single instructions (NaN is dealt with at the end).
+  const xc = f32x4.pmax(f32x4.pmin(x, f32x4.splat(88.72283)), f32x4.splat(-87.33654));
   const n = f32x4.floor(f32x4.add(f32x4.mul(xc, f32x4.splat(1.44269504)), f32x4.splat(0.5)));
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
