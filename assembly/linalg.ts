@@ -101,3 +101,104 @@ export function choleskyInverse(l: usize, out: usize, batch: i32, n: i32, scratc
     }
   }
 }
+
+/**
+ * Symmetric eigendecomposition per matrix by cyclic Jacobi rotations in f64 (lower triangle of A
+ * read, mirrored), until the off-diagonal mass is below 1e-30 of the total. Output as the
+ * reference's eigh: values ascending, orthonormal vectors as columns in the same order, each with
+ * its largest-magnitude component (the first on ties) positive; equal values keep index order. A
+ * matrix with a non-finite entry gives NaN values and vectors. scratch: 8·(2n² + 2n) bytes.
+ */
+export function eigh(a: usize, values: usize, vectors: usize, batch: i32, n: i32, scratch: usize): void {
+  const nn = n * n;
+  const w = scratch; // the matrix being diagonalised
+  const v = scratch + (<usize>nn << 3); // accumulated rotations (columns are eigenvectors)
+  const d = v + (<usize>nn << 3); // eigenvalues
+  const order = d + (<usize>n << 3); // i32 positions, ascending
+  for (let m = 0; m < batch; m++) {
+    const src = a + (<usize>(m * nn) << 2);
+    const valOut = values + (<usize>(m * n) << 2);
+    const vecOut = vectors + (<usize>(m * nn) << 2);
+    let finite = true;
+    let total: f64 = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j <= i; j++) {
+        const x = f(src, i * n + j);
+        if (!isFinite(x)) finite = false;
+        sd(w, i * n + j, x);
+        sd(w, j * n + i, x);
+        total += i == j ? x * x : 2 * x * x;
+      }
+    }
+    if (!finite) {
+      for (let i = 0; i < n; i++) store<f32>(valOut + (<usize>i << 2), NaN);
+      for (let i = 0; i < nn; i++) store<f32>(vecOut + (<usize>i << 2), NaN);
+      continue;
+    }
+    for (let i = 0; i < nn; i++) sd(v, i, 0);
+    for (let i = 0; i < n; i++) sd(v, i * n + i, 1);
+    for (let sweep = 0; sweep < 100; sweep++) {
+      let off: f64 = 0;
+      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) off += 2 * ld(w, i * n + j) * ld(w, i * n + j);
+      if (off <= 1e-30 * total || off == 0) break;
+      for (let p = 0; p < n; p++) {
+        for (let q = p + 1; q < n; q++) {
+          const apq = ld(w, p * n + q);
+          if (apq == 0) continue;
+          const theta = (ld(w, q * n + q) - ld(w, p * n + p)) / (2 * apq);
+          const t = (theta >= 0 ? 1.0 : -1.0) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+          const c = 1 / Math.sqrt(t * t + 1);
+          const s = t * c;
+          for (let k = 0; k < n; k++) {
+            const akp = ld(w, k * n + p);
+            const akq = ld(w, k * n + q);
+            sd(w, k * n + p, c * akp - s * akq);
+            sd(w, k * n + q, s * akp + c * akq);
+          }
+          for (let k = 0; k < n; k++) {
+            const apk = ld(w, p * n + k);
+            const aqk = ld(w, q * n + k);
+            sd(w, p * n + k, c * apk - s * aqk);
+            sd(w, q * n + k, s * apk + c * aqk);
+          }
+          for (let k = 0; k < n; k++) {
+            const vkp = ld(v, k * n + p);
+            const vkq = ld(v, k * n + q);
+            sd(v, k * n + p, c * vkp - s * vkq);
+            sd(v, k * n + q, s * vkp + c * vkq);
+          }
+        }
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      sd(d, i, ld(w, i * n + i));
+      store<i32>(order + (<usize>i << 2), i);
+    }
+    // Stable insertion sort of the positions by ascending value.
+    for (let i = 1; i < n; i++) {
+      const pos = load<i32>(order + (<usize>i << 2));
+      const val = ld(d, pos);
+      let j = i - 1;
+      while (j >= 0 && ld(d, load<i32>(order + (<usize>j << 2))) > val) {
+        store<i32>(order + (<usize>(j + 1) << 2), load<i32>(order + (<usize>j << 2)));
+        j--;
+      }
+      store<i32>(order + (<usize>(j + 1) << 2), pos);
+    }
+    for (let to = 0; to < n; to++) {
+      const from = load<i32>(order + (<usize>to << 2));
+      store<f32>(valOut + (<usize>to << 2), <f32>ld(d, from));
+      let best = 0;
+      let bestAbs: f64 = -1;
+      for (let i = 0; i < n; i++) {
+        const x = Math.abs(ld(v, i * n + from));
+        if (x > bestAbs) {
+          bestAbs = x;
+          best = i;
+        }
+      }
+      const sign: f64 = ld(v, best * n + from) < 0 ? -1 : 1;
+      for (let i = 0; i < n; i++) store<f32>(vecOut + (<usize>(i * n + to) << 2), <f32>(sign * ld(v, i * n + from)));
+    }
+  }
+}

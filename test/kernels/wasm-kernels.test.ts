@@ -358,19 +358,44 @@ describe('wasm linear algebra', () => {
     expect(Array.from(wasm.readSync(wf.status))).toEqual([2]);
   });
 
-  it('eigh: ascending values and orthonormal vectors that rebuild A', () => {
+  it('eigh (Jacobi) against the reference (Householder + QR): values, vectors, A = Q diag(w) Qᵀ, QᵀQ = I', () => {
     for (const n of [1, 3, 17, 65]) {
-      const [cA, wA] = spd(1, n);
+      const [cA, wA] = spd(2, n);
       const w = wasm.eigh(wA);
       const c = cpu.eigh(cA);
       expectClose(wasm.readSync(w.values), cpu.readSync(c.values), { rtol: 1e-5, atol: 1e-6 }, `eigh values ${n}`);
+      // Same sign convention (largest component positive), so the columns match directly.
+      expectClose(wasm.readSync(w.vectors), cpu.readSync(c.vectors), { rtol: 1e-3, atol: 2e-4 }, `eigh vectors ${n}`);
       const q = wasm.readSync(w.vectors);
       const v = wasm.readSync(w.values);
-      const rebuilt = new Float64Array(n * n);
-      for (let i = 0; i < n; i++)
-        for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) rebuilt[i * n + j] += q[i * n + k] * v[k] * q[j * n + k];
-      expectClose(rebuilt, cpu.readSync(cA), { rtol: 1e-4, atol: 1e-4 }, `eigh rebuild ${n}`);
+      const a = cpu.readSync(cA);
+      for (let m = 0; m < 2; m++) {
+        const rebuilt = new Float64Array(n * n);
+        const gram = new Float64Array(n * n);
+        const qb = m * n * n;
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            for (let k = 0; k < n; k++) {
+              rebuilt[i * n + j] += q[qb + i * n + k] * v[m * n + k] * q[qb + j * n + k];
+              gram[i * n + j] += q[qb + k * n + i] * q[qb + k * n + j];
+            }
+          }
+        }
+        expectClose(rebuilt, a.subarray(qb, qb + n * n), { rtol: 1e-4, atol: 1e-4 }, `eigh rebuild ${n} #${m}`);
+        expectClose(
+          gram,
+          Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0)),
+          { atol: 1e-5 },
+          `eigh QᵀQ ${n}`,
+        );
+      }
     }
+  });
+
+  it('eigh of a zero matrix is I with zero values; a non-finite entry gives NaN like the reference', () => {
+    same(wasm.eigh(wasm.zeros([3, 3])).vectors, cpu.eigh(cpu.zeros([3, 3])).vectors, {}, 'zero matrix vectors');
+    const bad = [1, 0, NaN, 1];
+    same(wasm.eigh(wasm.tensor(bad, [2, 2])).values, cpu.eigh(cpu.tensor(bad, [2, 2])).values, {}, 'NaN values');
   });
 });
 

@@ -40,6 +40,7 @@ export interface WasmKernels {
   cholesky(a: number, out: number, status: number, batch: number, n: number, minPivot: number, scratch: number): void;
   triangularSolve(l: number, b: number, out: number, batch: number, n: number, k: number, transpose: boolean, scratch: number): void;
   choleskyInverse(l: number, out: number, batch: number, n: number, scratch: number): void;
+  eigh(a: number, values: number, vectors: number, batch: number, n: number, scratch: number): void;
 }
 
 let compiled: WebAssembly.Module | null = null;
