@@ -7,6 +7,7 @@
 import type { Backend } from '../engine/backend/backend.ts';
 import { CpuBackend } from '../engine/backend/cpu/cpu-backend.ts';
 import { requestWebGPU } from '../engine/backend/create-backend.ts';
+import { WasmBackend } from '../engine/backend/wasm/wasm-backend.ts';
 import { constant } from '../engine/autograd/variable.ts';
 import { computeKfacFactors, type BiasMode, type FisherType, type KfacApprox, type LossSetting } from '../engine/curvature/factors.ts';
 import { LayerStack, type StackLayerSpec } from '../engine/curvature/layer-stack.ts';
@@ -26,7 +27,7 @@ export interface FactorsCase {
   seed: number;
   approx: KfacApprox;
   bias: BiasMode;
-  backend: 'cpu' | 'webgpu';
+  backend: 'cpu' | 'wasm' | 'webgpu';
   precision: 'float32' | 'float64';
 }
 
@@ -54,7 +55,7 @@ export const CASE_FIELDS: Readonly<Record<string, { about: string; default?: str
   seed: { about: 'seeds the MC labels', default: '0' },
   approx: { about: '"expand" or "reduce"', default: 'the setting' },
   bias: { about: '"folded" (A gets a constant-1 row and column, last) or "separate"', default: 'folded' },
-  backend: { about: '"cpu" or "webgpu"', default: 'cpu' },
+  backend: { about: '"cpu", "wasm" or "webgpu"', default: 'cpu' },
   precision: { about: '"float64" (cpu only) or "float32"', default: 'float64 on cpu, float32 on webgpu' },
 };
 
@@ -78,10 +79,10 @@ export function parseFactorsCase(json: unknown): FactorsCase {
   const seed = integer(json.seed ?? 0, 'seed', 0, 2 ** 32 - 1);
   const approx = oneOf(json.approx ?? setting, 'approx', ['expand', 'reduce'] as const);
   const bias = oneOf(json.bias ?? 'folded', 'bias', ['folded', 'separate'] as const);
-  const backend = oneOf(json.backend ?? 'cpu', 'backend', ['cpu', 'webgpu'] as const);
+  const backend = oneOf(json.backend ?? 'cpu', 'backend', ['cpu', 'wasm', 'webgpu'] as const);
   const precision = oneOf(json.precision ?? (backend === 'cpu' ? 'float64' : 'float32'), 'precision', ['float64', 'float32'] as const);
   if (precision === 'float64' && backend !== 'cpu') {
-    throw new CaseError('precision', `"float64" requires backend "cpu" (WebGPU computes in float32)`);
+    throw new CaseError('precision', `"float64" requires backend "cpu" (WASM and WebGPU compute in float32)`);
   }
   return { layers, setting, inputs, targets, loss, reduction, fisher, mcSamples, seed, approx, bias, backend, precision };
 }
@@ -262,6 +263,7 @@ export interface CaseFactors {
 
 /** The backend a case asks for (WebGPU fails loudly rather than falling back). */
 export async function openCaseBackend(c: FactorsCase): Promise<Backend> {
+  if (c.backend === 'wasm') return new WasmBackend();
   return c.backend === 'cpu' ? new CpuBackend() : await requestWebGPU();
 }
 
