@@ -1,6 +1,6 @@
 // End-to-end speed of the CPU-side backends: time per training step of every task's preset (all
 // its optimizers, same weights and batches) on the reference CPU backend and on the WASM backend,
-// in one process, plus the ViT preset at batch 64. A run's time per step is the mean over its steps
+// in one process, plus the ViT preset at batch 64. A run's time per step is the median of its steps
 // after the first (warm-up: data upload, first compilation), from the runner's own step timing
 // (evaluation excluded), after an untimed warm-up pass on WASM. Usage: npm run bench -- steps [--steps n]. Writes bench/results/preset-steps.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,13 +25,15 @@ async function msPerStep(backend: Backend, config: ExperimentConfig): Promise<Ma
   for (const run of result.runs) {
     const t = run.history.timeMs;
     if (run.error || t.length < 2) throw new Error(`${config.task} ${run.label}: ${run.error ?? 'too few steps'}`);
-    out.set(run.label, (t[t.length - 1] - t[0]) / (t.length - 1));
+    // The median of the step times after the first: one preempted step (a busy machine) does not move it.
+    const steps = t.slice(1).map((v, i) => v - t[i]);
+    out.set(run.label, steps.sort((x, y) => x - y)[Math.floor(steps.length / 2)]);
   }
   return out;
 }
 
 export async function runPresetStepsBench(args: string[]): Promise<PresetStepRow[]> {
-  const steps = args.includes('--steps') ? Number(args[args.indexOf('--steps') + 1]) : 4;
+  const steps = args.includes('--steps') ? Number(args[args.indexOf('--steps') + 1]) : 6;
   if (!Number.isInteger(steps) || steps < 2) throw new Error(`--steps: expected an integer ≥ 2, got ${steps}`);
   const cpu = new CpuBackend();
   const wasm = new WasmBackend();
