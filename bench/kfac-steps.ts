@@ -5,7 +5,7 @@
 // K-FAC runs with T_inv = 10 and T_cov = 1 (factors every step), plus K-FAC-reduce with T_cov = 5.
 import type { Backend } from '../src/engine/backend/backend.ts';
 import { constant } from '../src/engine/autograd/variable.ts';
-import { KfacOptimizer } from '../src/engine/curvature/kfac-optimizer.ts';
+import { KfacOptimizer } from '../src/engine/optim/kfac/kfac-optimizer.ts';
 import { gatherRows } from '../src/engine/data/common.ts';
 import { loadMnist } from '../src/engine/data/mnist.ts';
 import { BatchSampler } from '../src/engine/data/sampler.ts';

@@ -8,7 +8,8 @@ import type { Backend } from '../src/engine/backend/backend.ts';
 import { CpuBackend } from '../src/engine/backend/cpu/cpu-backend.ts';
 import { WasmBackend } from '../src/engine/backend/wasm/wasm-backend.ts';
 import { presetConfig } from '../src/engine/lab/presets.ts';
-import { runExperiment, type ExperimentConfig } from '../src/engine/lab/runner.ts';
+import { runExperiment } from '../src/engine/lab/experiment.ts';
+import type { ExperimentConfig } from '../src/engine/lab/experiment-config.ts';
 import { TASK_IDS } from '../src/engine/lab/tasks.ts';
 
 export interface PresetStepRow {

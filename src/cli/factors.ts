@@ -1,9 +1,10 @@
 // `npm run factors -- case.json` (or `-` for stdin): the K-FAC factors of a small model given layer
 // by layer, as JSON on stdout, for cross-checks against other K-FAC implementations. The case
-// format is in factors-case.ts. Exit codes: 0 success, 2 unusable case (the message names the
+// format is in src/engine/tools/case.ts. Exit codes: 0 success, 2 unusable case (the message names the
 // field), 1 failure while computing.
 import { readFileSync, writeSync } from 'node:fs';
-import { CASE_FIELDS, CaseError, computeCaseFactors, formatCaseFactors, openCaseBackend, parseFactorsCase } from './factors-case.ts';
+import { CASE_FIELDS, CaseError, computeCaseFactors, openCaseBackend, parseFactorsCase } from '../engine/tools/case.ts';
+import { formatCaseFactors } from './factors-case.ts';
 
 const USAGE = `usage: npm run factors -- <case.json | ->
 

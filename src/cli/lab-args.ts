@@ -3,7 +3,7 @@
 // Every problem is a LabArgsError whose message names the flag; the CLI prints it with the usage
 // and exits 2.
 import { presetConfig } from '../engine/lab/presets.ts';
-import { validateConfig, type ExperimentConfig, type OptimizerEntry } from '../engine/lab/runner.ts';
+import { validateConfig, type ExperimentConfig, type OptimizerEntry } from '../engine/lab/experiment-config.ts';
 import { isTaskId, TASK_IDS, TASKS } from '../engine/lab/tasks.ts';
 import { GROUP_IDS, groupSpec, OPTIMIZER_IDS, parseAssignment, type OptimizerId } from '../engine/optim/schema.ts';
 import { gridPoints, MAX_TRIALS, parseSweep, SweepError, type SweepAxis } from '../engine/lab/sweep.ts';

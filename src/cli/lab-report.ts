@@ -2,7 +2,9 @@
 // turn the result into the summary table (the JSON and CSV formats live in src/engine/lab/report.ts). Kept free of process
 // globals so that tests run it in-process.
 import type { Backend } from '../engine/backend/backend.ts';
-import { runExperiment, type ExperimentConfig, type ExperimentResult } from '../engine/lab/runner.ts';
+import { runExperiment } from '../engine/lab/experiment.ts';
+import type { ExperimentConfig } from '../engine/lab/experiment-config.ts';
+import type { ExperimentResult } from '../engine/lab/results.ts';
 import { firstOrderBaseline } from '../engine/lab/report.ts';
 
 /** Run the experiment; onProgress(stepsDone, totalSteps) after every interleaved step. */

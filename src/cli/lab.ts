@@ -5,7 +5,7 @@
 // the flag), 1 failure while running.
 import { writeFileSync, writeSync } from 'node:fs';
 import { createBackend } from '../engine/backend/create-backend.ts';
-import { ExperimentConfigError } from '../engine/lab/runner.ts';
+import { ExperimentConfigError } from '../engine/lab/experiment-config.ts';
 import { LAB_USAGE, LabArgsError, listText, parseLabArgs, type LabRunArgs } from './lab-args.ts';
 import { deviceOf, labCsv, labJson } from '../engine/lab/report.ts';
 import { tuneExperiment, tuningTable, type TuneResult } from '../engine/lab/sweep.ts';

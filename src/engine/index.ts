@@ -7,6 +7,7 @@ export { CpuBackend } from './backend/cpu/cpu-backend.ts';
 export { WebGPUBackend, DeviceLostError } from './backend/webgpu/webgpu-backend.ts';
 export { ShapeError } from './shape-rules/shape.ts';
 export { Rng } from './random.ts';
+export { hostEigh, hostEigenvalues, type HostEigh } from './linalg/host-eigh.ts';
 
 export { Variable, constant, parameter, noGrad } from './autograd/variable.ts';
 export { grad } from './autograd/backward.ts';
@@ -30,14 +31,13 @@ export { Cnn } from './nn/models/cnn.ts';
 export { Vit } from './nn/models/vit.ts';
 export { GcnNodeClassifier, GcnGraphClassifier, type GraphBatchTensors } from './nn/models/gcn-models.ts';
 export { TransformerLm } from './nn/models/transformer-lm.ts';
-export { softmaxCrossEntropy, mse, lossSpec, type LossSpec } from './nn/losses.ts';
+export { softmaxCrossEntropy, mse, lossSpec, type LossSpec, type LossTargets } from './nn/losses.ts';
 export { top1Accuracy, top1Counts } from './nn/metrics.ts';
 
 export { createOptimizer } from './optim/factory.ts';
+export { KfacOptimizer } from './optim/kfac/kfac-optimizer.ts';
 export {
-  KfacOptimizer,
   KfacNumericalError,
-  isKfacOptimizer,
   KFAC_PHASES,
   type KfacSettings,
   type KfacOptions,
@@ -46,8 +46,8 @@ export {
   type KfacEvent,
   type KfacPhase,
   type PhaseTimes,
-} from './curvature/kfac-optimizer.ts';
-export { trainStep } from './optim/train-step.ts';
+} from './optim/kfac/types.ts';
+export { trainStep, firstOrderTrainStep, FIRST_ORDER_PHASES, type FirstOrderPhase } from './optim/train-step.ts';
 export {
   computeKfacFactors,
   kfacForward,
@@ -58,10 +58,29 @@ export {
   type LossSetting,
   type KfacFactorOptions,
   type LayerFactors,
-  type LossTargets,
 } from './curvature/factors.ts';
 export { exactGgnBlock, kron, type ExactGgnBlock } from './curvature/exact-ggn.ts';
-export type { Optimizer, NamedParameter } from './optim/optimizer.ts';
+export {
+  batchList,
+  taskData,
+  fitCurvature,
+  fitEkfac,
+  perExampleGradients,
+  kroneckerBlock,
+  exactCurvatureMatrix,
+  type CurvatureBatch,
+  type CurvatureData,
+  type FitOptions,
+  type KroneckerCurvature,
+  type KroneckerLayer,
+  type KroneckerBlock,
+  type EkfacCurvature,
+  type EkfacLayer,
+  type PerExampleLayerGradients,
+} from './curvature/toolkit.ts';
+export type { Optimizer, GradientOptimizer, TrainStepArgs, TrainStepResult, StepPhaseTimes } from './optim/optimizer.ts';
+export type { NamedParameter } from './nn/module.ts';
+export type { HostTensor, OptimizerHostState } from './optim/host-state.ts';
 
 export * from './data/index.ts';
 
@@ -76,28 +95,38 @@ export {
   type LoadedTask,
   type PlacedTask,
   type TrainBatch,
+  type TaskPreset,
+  type KfacPreset,
+  type TaskSharing,
+  type TaskTeaching,
 } from './lab/tasks.ts';
+export { Experiment, runExperiment, type RunOptions, type HostCopyStats } from './lab/experiment.ts';
+export { ExperimentController } from './lab/controller.ts';
 export {
-  Experiment,
-  ExperimentController,
   ExperimentConfigError,
-  FIRST_ORDER_PHASES,
   TARGET_METRICS,
-  reachTarget,
-  runExperiment,
   validateConfig,
   validateConfigOrThrow,
   type ConfigValidation,
   type ExperimentConfig,
-  type ExperimentResult,
-  type FirstOrderPhase,
-  type MetricPoint,
   type OptimizerEntry,
   type ResolvedConfig,
   type ResolvedOptimizer,
-  type RunHistory,
-  type RunOptions,
-  type RunResult,
   type TargetMetric,
-} from './lab/runner.ts';
+} from './lab/experiment-config.ts';
+export { reachTarget, type ExperimentResult, type MetricPoint, type RunHistory, type RunResult } from './lab/results.ts';
+export { HOST_COPY_INTERVAL, type RunHostCopy, type ResumePoint } from './lab/host-copy.ts';
 export { presetConfig } from './lab/presets.ts';
+export {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  CheckpointError,
+  captureCheckpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  restoreCheckpoint,
+  type Checkpoint,
+  type CheckpointMeta,
+  type CheckpointParam,
+  type RestoreExpectation,
+} from './checkpoint/checkpoint.ts';

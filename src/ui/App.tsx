@@ -1,140 +1,76 @@
-// The lab: setup and controls on the side, live charts, results, phase times and curvature in the
-// main column, the explanation of K-FAC below, diagnostics (the page's own WebGPU check) at the end.
-import { memo, useEffect, useMemo } from 'react';
-import { useLabUi, metricSeries } from './lab/lab-store.ts';
-import { SetupPanel, isValidConfig } from './setup/SetupPanel.tsx';
-import { ChartControls, CurvaturePanel, MetricChart, PhaseBars } from './charts/index.ts';
-import { Controls } from './controls/Controls.tsx';
-import { RunProgressList } from './controls/RunProgressList.tsx';
+// The lab's shell: the title, the navigation between its pages (hash routes, router.ts), the
+// training worker's backend banner, and the current page, loaded on first visit (each page is its
+// own chunk). The race is the landing page. The worker and the page's own WebGPU check start here
+// once, whichever page is opened first, and serve every page.
+import { lazy, Suspense, useEffect } from 'react';
+import { useLabUi } from './lab/lab-store.ts';
 import { BackendBanner } from './components/BackendBanner.tsx';
-import { Messages } from './components/Messages.tsx';
-import { ResultsSection } from './components/ResultsSection.tsx';
-import { CurvatureSelector } from './components/CurvatureSelector.tsx';
-import { Explainer } from './teaching/Explainer.tsx';
-import { GpuStatusPanel } from './components/GpuStatusPanel.tsx';
-import { SelfCheckPanel } from './components/SelfCheckPanel.tsx';
 import { useDiagnostics } from './diagnostics-store.ts';
+import { PAGES, routeHash, useRoute, type PageId } from './router.ts';
 
-// The setup form is large; it must not re-render while training (its props do not change then).
-const MemoSetupPanel = memo(SetupPanel);
+const RacePage = lazy(() => import('./pages/race/RacePage.tsx').then((m) => ({ default: m.RacePage })));
+const CurvaturePage = lazy(() => import('./pages/curvature/CurvaturePage.tsx').then((m) => ({ default: m.CurvaturePage })));
 
-/** Mean-time-per-phase bars; re-renders only with the (throttled) phase totals. */
-function PhaseSection() {
-  const runs = useLabUi((s) => s.runs);
-  const phases = useLabUi((s) => s.phases);
-  const steps = useLabUi((s) => s.phaseSteps);
-  // Drawn (empty) before the first experiment, so starting one does not also create the plot.
-  return (
-    <section className="card" aria-labelledby="phases-heading">
-      <h2 id="phases-heading">Where the time goes</h2>
-      <PhaseBars runs={runs} totals={phases} steps={steps} id="phase-bars" />
-    </section>
-  );
+function PageView({ page, query }: { page: PageId; query: string }) {
+  switch (page) {
+    case 'race':
+      return <RacePage query={query} />;
+    case 'curvature':
+      return <CurvaturePage query={query} />;
+  }
 }
 
-/** The curvature panel: which run and layer, then A, G and the spectrum of G ⊗ A. */
-function CurvatureSection() {
-  const runs = useLabUi((s) => s.runs);
-  const curvature = useLabUi((s) => s.curvature);
-  return (
-    <section className="card" aria-labelledby="curvature-heading">
-      <h2 id="curvature-heading">Curvature</h2>
-      <CurvatureSelector />
-      <CurvaturePanel
-        snapshot={curvature?.snapshot ?? null}
-        runLabel={curvature ? (runs[curvature.run]?.label ?? '') : ''}
-        step={curvature?.step ?? 0}
-        id="curvature"
-      />
-    </section>
-  );
+function focusMain(event: React.MouseEvent<HTMLAnchorElement>) {
+  // The hash holds the route: the skip link moves the focus instead of changing it.
+  event.preventDefault();
+  document.getElementById('main')?.focus();
 }
 
 export function App() {
   const init = useLabUi((s) => s.init);
   const startShell = useDiagnostics((s) => s.start);
   const announcement = useDiagnostics((s) => s.announcement);
+  const route = useRoute();
   useEffect(() => {
     init();
     void startShell();
   }, [init, startShell]);
 
-  const config = useLabUi((s) => s.config);
-  const setConfig = useLabUi((s) => s.setConfig);
-  const status = useLabUi((s) => s.status);
-  const chart = useLabUi((s) => s.chart);
-  const setChart = useLabUi((s) => s.setChart);
-  const target = useLabUi((s) => s.resolved?.target?.value ?? null);
-  const configValid = useMemo(() => isValidConfig(config), [config]);
-  const live = status === 'running' || status === 'paused' || status === 'preparing';
-
   return (
     <>
-      <a className="skip-link" href="#charts">
-        Skip to the charts
+      <a className="skip-link" href="#main" onClick={focusMain}>
+        Skip to the content
       </a>
       <header className="page-header">
         <h1>kfac-lab</h1>
-        <p>
-          Train a small model side by side with SGD, Adam, K-FAC-expand and K-FAC-reduce and watch where each one gets — per step and per
-          second. Every run starts from <strong>the same initial weights</strong> and sees <strong>the same batches</strong> in the same
-          order; the runs take turns step by step on one device, so their clocks are comparable.
-        </p>
+        <nav className="page-nav" aria-label="Pages">
+          <ul>
+            {PAGES.map((p) => (
+              <li key={p.id}>
+                <a
+                  href={routeHash(p.id)}
+                  title={p.about}
+                  aria-current={route.page === p.id ? 'page' : undefined}
+                  data-testid={`nav-${p.id}`}
+                >
+                  {p.title}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
       </header>
+      {route.error && (
+        <p className="notice notice-warn" role="alert" data-testid="route-error">
+          {route.error}
+        </p>
+      )}
       <BackendBanner />
-      <Messages />
-      <div className="lab-layout">
-        <aside className="sidebar" aria-label="Experiment setup and controls">
-          <Controls configValid={configValid} />
-          <RunProgressList />
-          <MemoSetupPanel config={config} onChange={setConfig} disabled={live} />
-        </aside>
-        <main className="lab-main" id="charts" tabIndex={-1}>
-          <section className="card" aria-labelledby="charts-heading">
-            <h2 id="charts-heading">Training curves</h2>
-            <ChartControls value={chart} onChange={setChart} />
-            <div className="chart-grid">
-              <MetricChart
-                series={metricSeries}
-                metric="trainLoss"
-                xAxis={chart.xAxis}
-                logY={chart.logY}
-                smoothing={chart.smoothing}
-                title="Training loss"
-                id="chart-loss"
-              />
-              <MetricChart
-                series={metricSeries}
-                metric="valMetric"
-                xAxis={chart.xAxis}
-                logY={false}
-                smoothing={0}
-                title="Validation accuracy"
-                id="chart-val"
-                target={target}
-              />
-            </div>
-          </section>
-          <ResultsSection />
-          <PhaseSection />
-          <CurvatureSection />
-          <Explainer task={config.task} />
-          <details
-            className="card diagnostics"
-            data-testid="diagnostics"
-            onToggle={(e) => {
-              const shell = useDiagnostics.getState();
-              if (e.currentTarget.open && shell.selfCheck.state === 'idle') void shell.runSelfCheck();
-            }}
-          >
-            <summary>Diagnostics: this page’s WebGPU check</summary>
-            <div className="panels">
-              <GpuStatusPanel />
-              <SelfCheckPanel />
-            </div>
-          </details>
-        </main>
-      </div>
+      <main id="main" tabIndex={-1} data-page={route.page}>
+        <Suspense fallback={<p className="page-loading">Loading the page…</p>}>
+          <PageView page={route.page} query={route.query} />
+        </Suspense>
+      </main>
       <p className="visually-hidden" role="status" aria-live="polite" data-testid="live-status">
         {announcement}
       </p>

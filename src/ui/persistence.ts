@@ -3,7 +3,7 @@
 // checked field by field and replaced by null on anything odd, never thrown.
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import type { LabDevice, LabJson, LabRunJson } from '../engine/lab/report.ts';
-import { validateConfig } from '../engine/lab/runner.ts';
+import { validateConfig } from '../engine/lab/experiment-config.ts';
 import { OPTIMIZER_IDS, type OptimizerId, type ParamValue } from '../engine/optim/schema.ts';
 
 export interface SavedResults {

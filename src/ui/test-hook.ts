@@ -1,10 +1,39 @@
 // window.__lab: a read-only view of the app's state for the Playwright tests (e2e/), so they assert
 // on numbers rather than pixels, plus the lab's actions. Also handy in the browser console.
-import type { ExperimentConfig } from '../engine/lab/runner.ts';
+import type { ExperimentConfig } from '../engine/lab/experiment-config.ts';
 import type { BackendReport, LabStatus } from '../worker/protocol.ts';
 import type { GpuState, GpuStatus } from './gpu-session.ts';
 import { metricSeries, useLabUi, type LabMessage, type RunProgress } from './lab/lab-store.ts';
 import { useDiagnostics, type DiagnosticsState, type SelfCheckState } from './diagnostics-store.ts';
+import { useCurvaturePage, type JobView, type PageMessage } from './pages/curvature/curvature-store.ts';
+import type { CurvatureSettings } from './pages/curvature/curvature-url.ts';
+import { parseRoute, type PageId } from './router.ts';
+
+/** The Curvature page's report in numbers: per layer, how many eigenvalues each spectrum holds, and the fits. */
+export interface CurvatureReportView {
+  device: string;
+  examples: number;
+  timings: { expandFactorsMs: number; reduceFactorsMs: number };
+  layers: {
+    name: string;
+    params: number;
+    spectra: { expandKfac: number; expandEkfac: number; reduceKfac: number; reduceEkfac: number; exact: number | null };
+    topEigenvalue: { expandKfac: number | null; reduceKfac: number | null; exact: number | null };
+    fit: { expand: { kfac: number; ekfac: number } | null; reduce: { kfac: number; ekfac: number } | null };
+  }[];
+}
+
+export interface CurvatureTestHook {
+  readonly settings: CurvatureSettings;
+  readonly urlErrors: string[];
+  readonly messages: PageMessage[];
+  readonly training: JobView | null;
+  readonly analysis: JobView | null;
+  readonly hasCheckpoint: boolean;
+  /** The chart library has been loaded and parsed (a one-off cost of opening the page). */
+  readonly chartsReady: boolean;
+  report(): CurvatureReportView | null;
+}
 
 export interface RunHistoryView {
   label: string;
@@ -58,6 +87,10 @@ export interface LabTestHook {
   simulateDeviceLoss(): boolean;
   /** The training lab (its worker's state). */
   readonly lab: LabExperimentHook;
+  /** The page the hash routes to. */
+  readonly page: PageId;
+  /** The Curvature page's state. */
+  readonly curvature: CurvatureTestHook;
 }
 
 declare global {
@@ -139,6 +172,57 @@ const lab: LabExperimentHook = {
   loseDevice: () => useLabUi.getState().simulateDeviceLoss(),
 };
 
+const curvature: CurvatureTestHook = {
+  get settings() {
+    return useCurvaturePage.getState().settings;
+  },
+  get urlErrors() {
+    return useCurvaturePage.getState().urlErrors;
+  },
+  get messages() {
+    return useCurvaturePage.getState().messages;
+  },
+  get training() {
+    return useCurvaturePage.getState().training;
+  },
+  get analysis() {
+    return useCurvaturePage.getState().analysis;
+  },
+  get hasCheckpoint() {
+    return useCurvaturePage.getState().checkpoint !== null;
+  },
+  get chartsReady() {
+    return useCurvaturePage.getState().chartsReady;
+  },
+  report() {
+    const result = useCurvaturePage.getState().result;
+    if (!result) return null;
+    const { report } = result;
+    return {
+      device: report.device,
+      examples: report.examples,
+      timings: { expandFactorsMs: report.timings.expandFactorsMs, reduceFactorsMs: report.timings.reduceFactorsMs },
+      layers: report.layers.map((l) => ({
+        name: l.name,
+        params: l.params,
+        spectra: {
+          expandKfac: l.expand.kfac.length,
+          expandEkfac: l.expand.ekfac.length,
+          reduceKfac: l.reduce.kfac.length,
+          reduceEkfac: l.reduce.ekfac.length,
+          exact: l.exact ? l.exact.eigenvalues.length : null,
+        },
+        topEigenvalue: {
+          expandKfac: l.expand.kfac[0] ?? null,
+          reduceKfac: l.reduce.kfac[0] ?? null,
+          exact: l.exact?.eigenvalues[0] ?? null,
+        },
+        fit: { expand: l.expand.fit, reduce: l.reduce.fit },
+      })),
+    };
+  },
+};
+
 export function installTestHook(): void {
   observeLongTasks();
   window.__lab = {
@@ -158,5 +242,9 @@ export function installTestHook(): void {
     retryWebGPU: () => useDiagnostics.getState().retryWebGPU(),
     simulateDeviceLoss: () => useDiagnostics.getState().simulateDeviceLoss(),
     lab,
+    get page() {
+      return parseRoute(window.location.hash).page;
+    },
+    curvature,
   };
 }

@@ -20,7 +20,7 @@
 // - Reading: a missing field takes the value of the task's preset (missing opt: the preset's runs),
 //   so '#task=gcn-node' is that task's preset. Anything unknown, duplicated, malformed or out of
 //   range gives one plain-text message naming the field, and the default preset is used instead.
-import { MAX_RUNS, type ExperimentConfig, type OptimizerEntry } from '../engine/lab/runner.ts';
+import { MAX_RUNS, type ExperimentConfig, type OptimizerEntry } from '../engine/lab/experiment-config.ts';
 import { presetConfig } from '../engine/lab/presets.ts';
 import { isTaskId, TASKS, type TaskId } from '../engine/lab/tasks.ts';
 import { groupSpec, OPTIMIZER_IDS, type OptimizerId, type ParamSpec } from '../engine/optim/schema.ts';

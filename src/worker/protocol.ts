@@ -1,7 +1,8 @@
 // The typed messages between the page and the lab worker (src/worker/lab-worker.ts): commands in,
 // events out. Metric points travel as columns of typed arrays whose buffers are transferred, so a
 // batch of hundreds of points costs one structured clone of a few small objects.
-import type { ExperimentConfig, ExperimentResult, MetricPoint, ResolvedConfig, RunResult } from '../engine/lab/runner.ts';
+import type { ExperimentConfig, ResolvedConfig } from '../engine/lab/experiment-config.ts';
+import type { ExperimentResult, MetricPoint, RunResult } from '../engine/lab/results.ts';
 import type { LabDevice } from '../engine/lab/report.ts';
 import type { OptimizerId } from '../engine/optim/schema.ts';
 import type { CurvatureSnapshot } from '../engine/curvature/snapshot.ts';
@@ -22,7 +23,16 @@ export type LabCommand =
   /** What the curvature panel shows: layer null = the run's first K-FAC layer; every = refresh interval in steps. */
   | { type: 'curvature'; run: number; layer: string | null; every: number }
   /** Test hook: destroy the worker's WebGPU device as if the GPU had reset. */
-  | { type: 'lose-device' };
+  | { type: 'lose-device' }
+  /** Capture run `run`'s current weights as a checkpoint (while paused or after the end); answered by 'run-checkpoint'. */
+  | { type: 'capture-run'; requestId: string; run: number }
+  /**
+   * Start a tool's job (src/worker/jobs/): its config is validated by the job kind before anything
+   * runs; answered by 'job-progress' events, then exactly one 'job-result' or 'job-error'.
+   */
+  | { type: 'job-start'; jobId: string; kind: JobKind; config: unknown }
+  /** Stop a queued or running job; it ends with a 'job-error' whose cancelled is true (unless it already ended). */
+  | { type: 'job-cancel'; jobId: string };
 
 export type LabCommandType = LabCommand['type'];
 
@@ -85,9 +95,39 @@ export type LabEvent =
   /** recovered: the interrupted runs went on (false: they were stopped; see their run-end errors). */
   | { type: 'device-lost'; message: string; recovered: boolean }
   /** Invalid config, failure to open a backend, unexpected exceptions. */
-  | { type: 'error'; messages: string[] };
+  | { type: 'error'; messages: string[] }
+  /** The answer to 'capture-run': the encoded checkpoint (src/engine/checkpoint/checkpoint.ts), or why there is none. */
+  | { type: 'run-checkpoint'; requestId: string; run: number; bytes: Uint8Array | null; error?: string }
+  /** A job's progress, at most every JOB_PROGRESS_INTERVAL_MS; never after its result or error. */
+  | { type: 'job-progress'; jobId: string; progress: JobProgress }
+  /** The job's result (its kind's JSON-able value; typed arrays among it are transferred). */
+  | { type: 'job-result'; jobId: string; result: unknown }
+  /** The job failed, its config was refused, or it was cancelled. */
+  | { type: 'job-error'; jobId: string; messages: string[]; cancelled: boolean };
 
 export type LabEventType = LabEvent['type'];
+
+// ---- jobs ---------------------------------------------------------------------------------------
+
+/** The job kinds the worker runs (src/worker/jobs/registry.ts holds their definitions). */
+export const JOB_KINDS = ['train', 'curvature'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/** Where a job is: `done` of `total` units of its current stage (e.g. training steps, batches). */
+export interface JobProgress {
+  /** What the job does now, in a few words ("training", "fitting the K-FAC factors"). */
+  stage: string;
+  done: number;
+  total: number;
+  /** Figures of the moment worth showing (e.g. the training loss). */
+  values?: Record<string, number>;
+}
+
+/** Progress events of one job are sent at most this often (the last before its end always goes). */
+export const JOB_PROGRESS_INTERVAL_MS = 100;
+
+/** A job id or request id: short printable text (it is echoed in events and messages). */
+const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** Points as columns, plus the buffers to transfer with them. */
 export function packMetrics(points: readonly MetricPoint[]): { batch: MetricsBatch; transfer: Transferable[] } {
@@ -129,7 +169,25 @@ export function unpackMetrics(batch: MetricsBatch): MetricPoint[] {
   return points;
 }
 
-const COMMAND_TYPES: readonly LabCommandType[] = ['open', 'start', 'pause', 'resume', 'step', 'reset', 'curvature', 'lose-device'];
+const COMMAND_TYPES: readonly LabCommandType[] = [
+  'open',
+  'start',
+  'pause',
+  'resume',
+  'step',
+  'reset',
+  'curvature',
+  'lose-device',
+  'capture-run',
+  'job-start',
+  'job-cancel',
+];
+
+function idProblem(value: unknown, where: string): string | null {
+  return typeof value === 'string' && ID_PATTERN.test(value)
+    ? null
+    : `${where}: expected 1 to 64 letters, digits or _ . : -, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 70)) : String(value)}`;
+}
 
 /**
  * Checks a message's envelope (its type and the fields the worker reads); the config itself is
@@ -156,6 +214,16 @@ export function commandProblem(value: unknown): string | null {
       if (typeof command.every !== 'number' || !(command.every >= 1))
         return `curvature.every: expected a number ≥ 1, got ${String(command.every)}`;
       return null;
+    case 'capture-run':
+      if (!Number.isInteger(command.run) || (command.run as number) < 0)
+        return `capture-run.run: expected a run index, got ${String(command.run)}`;
+      return idProblem(command.requestId, 'capture-run.requestId');
+    case 'job-start':
+      if (typeof command.kind !== 'string' || !(JOB_KINDS as readonly string[]).includes(command.kind))
+        return `job-start.kind: unknown job kind ${JSON.stringify(command.kind)} (known: ${JOB_KINDS.join(', ')})`;
+      return idProblem(command.jobId, 'job-start.jobId');
+    case 'job-cancel':
+      return idProblem(command.jobId, 'job-cancel.jobId');
     default:
       return null;
   }

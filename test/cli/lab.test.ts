@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';
-import type { ExperimentResult, RunResult } from '../../src/engine/lab/runner.ts';
+import type { ExperimentResult, RunResult } from '../../src/engine/lab/results.ts';
 import { TASK_IDS } from '../../src/engine/lab/tasks.ts';
 import { OPTIMIZER_IDS } from '../../src/engine/optim/schema.ts';
 import { LabArgsError, listText, parseLabArgs, type LabRunArgs } from '../../src/cli/lab-args.ts';

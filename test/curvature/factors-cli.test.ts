@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CaseError, computeCaseFactors, formatCaseFactors, parseFactorsCase, type FactorsCase } from '../../src/cli/factors-case.ts';
-import type { StackLayerSpec } from '../../src/engine/curvature/layer-stack.ts';
+import { formatCaseFactors } from '../../src/cli/factors-case.ts';
+import { CaseError, computeCaseFactors, parseFactorsCase, type FactorsCase } from '../../src/engine/tools/case.ts';
+import type { StackLayerSpec } from '../../src/engine/nn/models/layer-stack.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { useBackends } from '../helpers/backends.ts';
 import { exactBlocks, flat, kfacError, nested, randomStack } from './oracle-helpers.ts';
@@ -224,7 +225,7 @@ describe('factors case: parsing and validation', () => {
     ['a bad fisher', (c) => (c.fisher = 'type-1'), /^fisher: expected "type-2", "mc" or "empirical", got "type-1"$/],
     ['a bad approx', (c) => (c.approx = 'full'), /^approx: expected "expand" or "reduce", got "full"$/],
     ['a bad bias mode', (c) => (c.bias = true), /^bias: expected "folded" or "separate", got true$/],
-    ['a bad backend', (c) => (c.backend = 'gpu'), /^backend: expected "cpu", "wasm" or "webgpu", got "gpu"$/],
+    ['a bad backend', (c) => (c.backend = 'gpu'), /^backend: expected "cpu" or "webgpu", got "gpu"$/],
     [
       'float64 on WebGPU',
       (c) => Object.assign(c, { backend: 'webgpu', precision: 'float64' }),
@@ -354,7 +355,7 @@ describe('npm run factors (a real process)', () => {
     writeFileSync(file, JSON.stringify({ ...baseCase(), backend: 'gpu' }));
     const result = run(file);
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain('backend: expected "cpu", "wasm" or "webgpu", got "gpu"');
+    expect(result.stderr).toContain('backend: expected "cpu" or "webgpu", got "gpu"');
     expect(result.stdout).not.toMatch(/^\{/m);
   });
 });

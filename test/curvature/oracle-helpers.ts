@@ -4,7 +4,7 @@ import { constant } from '../../src/engine/autograd/variable.ts';
 import type { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
 import { exactGgnBlock, kron, type ExactGgnBlock } from '../../src/engine/curvature/exact-ggn.ts';
 import type { BiasMode, LossSetting } from '../../src/engine/curvature/factors.ts';
-import { LayerStack, type StackActivation, type StackLayerSpec } from '../../src/engine/curvature/layer-stack.ts';
+import { LayerStack, type StackActivation, type StackLayerSpec } from '../../src/engine/nn/models/layer-stack.ts';
 import { lossSpec, type LossKind, type Reduction } from '../../src/engine/nn/losses.ts';
 import type { Rng } from '../../src/engine/random.ts';
 import { relativeError } from '../helpers/compare.ts';

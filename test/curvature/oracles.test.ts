@@ -16,7 +16,7 @@ import {
   type LayerFactors,
   type LossSetting,
 } from '../../src/engine/curvature/factors.ts';
-import { LayerStack, type StackLayerSpec } from '../../src/engine/curvature/layer-stack.ts';
+import { LayerStack, type StackLayerSpec } from '../../src/engine/nn/models/layer-stack.ts';
 import { computeLoss, lossSpec, type Reduction } from '../../src/engine/nn/losses.ts';
 import { Cnn } from '../../src/engine/nn/models/cnn.ts';
 import { Vit } from '../../src/engine/nn/models/vit.ts';

@@ -6,7 +6,7 @@ import type { Backend } from '../../src/engine/backend/backend.ts';
 import { parameter } from '../../src/engine/autograd/variable.ts';
 import type { KfacLayerInfo } from '../../src/engine/nn/curvature-hook.ts';
 import type { LayerFactors } from '../../src/engine/curvature/factors.ts';
-import { KfacOptimizer } from '../../src/engine/curvature/kfac-optimizer.ts';
+import { KfacOptimizer } from '../../src/engine/optim/kfac/kfac-optimizer.ts';
 import { blockAverage, curvatureSnapshot, KRON_LIMIT, kronEigenvalues } from '../../src/engine/curvature/snapshot.ts';
 import { hostEigenvalues } from '../../src/engine/linalg/host-eigh.ts';
 import { Rng } from '../../src/engine/random.ts';

@@ -7,16 +7,9 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeData } from '../../scripts/make-data.ts';
 import { crc32, crc32Hex, maybeGunzip } from '../../src/engine/data/binary.ts';
 import { DataError } from '../../src/engine/data/common.ts';
-import {
-  averagePool2x2,
-  decodeMnistBinary,
-  encodeMnistBinary,
-  loadMnist,
-  MNIST_MANIFEST_FILE,
-  readMnistRaw,
-  stratifiedSplit,
-  type MnistRaw,
-} from '../../src/engine/data/mnist.ts';
+import { loadMnist, readMnistRaw } from '../../src/engine/data/mnist.ts';
+import { averagePool2x2, stratifiedSplit } from '../../src/engine/data/mnist-build.ts';
+import { decodeMnistBinary, encodeMnistBinary, MNIST_MANIFEST_FILE, type MnistRaw } from '../../src/engine/data/mnist-format.ts';
 import { nodeDataSource, PUBLIC_DATA_DIR } from '../../src/engine/data/node-source.ts';
 import type { DataSource } from '../../src/engine/data/source.ts';
 import { Rng } from '../../src/engine/random.ts';

@@ -4,18 +4,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
 import { BatchSampler } from '../../src/engine/data/sampler.ts';
-import { KFAC_PHASES } from '../../src/engine/curvature/kfac-optimizer.ts';
-import {
-  Experiment,
-  ExperimentConfigError,
-  ExperimentController,
-  reachTarget,
-  runExperiment,
-  validateConfig,
-  type ExperimentConfig,
-  type MetricPoint,
-  type RunHistory,
-} from '../../src/engine/lab/runner.ts';
+import { KFAC_PHASES } from '../../src/engine/optim/kfac/types.ts';
+import { Experiment, runExperiment } from '../../src/engine/lab/experiment.ts';
+import { ExperimentConfigError, validateConfig, type ExperimentConfig } from '../../src/engine/lab/experiment-config.ts';
+import { ExperimentController } from '../../src/engine/lab/controller.ts';
+import { reachTarget, type MetricPoint, type RunHistory } from '../../src/engine/lab/results.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';
 import { loadTask, TASK_IDS, TASKS } from '../../src/engine/lab/tasks.ts';
 import { useBackends } from '../helpers/backends.ts';

@@ -3,7 +3,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
 import { gridPoints, parseSweep, rankTrials, SweepError, tuneExperiment, tuningTable, type Trial } from '../../src/engine/lab/sweep.ts';
-import { runExperiment, type ExperimentConfig } from '../../src/engine/lab/runner.ts';
+import { runExperiment } from '../../src/engine/lab/experiment.ts';
+import type { ExperimentConfig } from '../../src/engine/lab/experiment-config.ts';
 
 const cpu = new CpuBackend();
 afterAll(() => cpu.destroy());

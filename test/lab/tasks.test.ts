@@ -3,10 +3,9 @@
 // whatever the indices, the preset is a valid experiment, and the teaching text is in the task's setting.
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
-import { validateConfig } from '../../src/engine/lab/runner.ts';
+import { validateConfig } from '../../src/engine/lab/experiment-config.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';
 import { isTaskId, loadTask, TASK_IDS, TASKS } from '../../src/engine/lab/tasks.ts';
-import { readAndDispose } from '../../src/engine/tensor.ts';
 
 const cpu = new CpuBackend();
 afterAll(() => cpu.destroy());
@@ -71,19 +70,5 @@ describe.each(TASK_IDS)('%s', (id) => {
       expect(sharing.consequence).toContain(`${definition.setting} setting`);
       expect(sharing.rLabel).toContain(sharing.dim);
     }
-  });
-});
-
-describe('readAndDispose', () => {
-  it('reads the values and frees the tensor, also when the read fails', async () => {
-    const t = cpu.tensor([1, 2, 3], [3]);
-    expect(Array.from(await readAndDispose(t))).toEqual([1, 2, 3]);
-    expect(t.isDisposed).toBe(true);
-    const gone = cpu.tensor([1], [1]);
-    gone.dispose();
-    const u = cpu.tensor([4], [1]);
-    const failing = Object.assign(u, { read: () => Promise.reject(new Error('device lost')) });
-    await expect(readAndDispose(failing)).rejects.toThrow('device lost');
-    expect(u.isDisposed).toBe(true);
   });
 });

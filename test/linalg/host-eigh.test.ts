@@ -3,6 +3,7 @@
 // relative to ‖M‖, at float64 precision), repeated eigenvalues, its conventions (descending order,
 // column vectors, deterministic signs, lower triangle only, NaN for non-finite input) and bad input.
 import { describe, expect, it } from 'vitest';
+import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
 import { hostEigenvalues, hostEigh } from '../../src/engine/linalg/host-eigh.ts';
 import { Rng } from '../../src/engine/random.ts';
 
@@ -212,5 +213,35 @@ describe('hostEigh / hostEigenvalues', () => {
     expect(() => hostEigenvalues([1, 2, 3, 4], 3)).toThrow('hostEigenvalues: 4 values do not form a 3×3 matrix');
     expect(() => hostEigh([1], 1.5)).toThrow(/n = 1.5 is not a size/);
     expect(() => hostEigh([], -1)).toThrow(/n = -1 is not a size/);
+  });
+});
+
+describe('the CPU backend eigh kernel is this solver', () => {
+  it('float64: values reversed to ascending and the matching columns, bit for bit (ties keep their order)', async () => {
+    const be = new CpuBackend();
+    const rng = new Rng(5);
+    const n = 17;
+    const random = randomSymmetric(rng, n);
+    const repeated = fromSpectrum(
+      randomOrthogonal(rng, n),
+      Array.from({ length: n }, (_, k) => (k < 5 ? 1 : k)),
+      n,
+    );
+    const zero = new Float64Array(n * n);
+    const batch = new Float64Array(3 * n * n);
+    [random, repeated, zero].forEach((m, i) => batch.set(m, i * n * n));
+    const { values, vectors } = be.eigh(be.tensor(batch, [3, n, n], 'float64'));
+    const [w, q] = [await values.read(), await vectors.read()];
+    for (const [m, matrix] of [random, repeated, zero].entries()) {
+      const host = hostEigh(matrix, n);
+      // Ascending: position k of the kernel's output is host position n − 1 − k, except that a run of
+      // equal values keeps the host's order (so the zero matrix gives I).
+      const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => host.values[i] - host.values[j] || i - j);
+      for (let k = 0; k < n; k++) {
+        expect(w[m * n + k], `matrix ${m} value ${k}`).toBe(host.values[order[k]]);
+        for (let i = 0; i < n; i++) expect(q[m * n * n + i * n + k]).toBe(host.vectors[i * n + order[k]]);
+      }
+    }
+    be.destroy();
   });
 });

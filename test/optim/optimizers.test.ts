@@ -7,8 +7,8 @@ import { mse } from '../../src/engine/nn/losses.ts';
 import { SGD } from '../../src/engine/optim/sgd.ts';
 import { Adam, AdamW } from '../../src/engine/optim/adam.ts';
 import { ClippedOptimizer } from '../../src/engine/optim/clipping.ts';
-import { availableOptimizers, createOptimizer } from '../../src/engine/optim/factory.ts';
-import type { NamedParameter, Optimizer } from '../../src/engine/optim/optimizer.ts';
+import { availableOptimizers, createOptimizer, type FirstOrderId } from '../../src/engine/optim/factory.ts';
+import type { GradientOptimizer, NamedParameter } from '../../src/engine/optim/optimizer.ts';
 import { defaults, HyperparameterError } from '../../src/engine/optim/schema.ts';
 import { learningRateAt, scheduleSettings, type ScheduleSettings } from '../../src/engine/optim/schedules.ts';
 import { Rng } from '../../src/engine/random.ts';
@@ -100,7 +100,7 @@ function initialValues(seed: number): Float64Array[] {
 async function runOptimizer(
   backend: Backend,
   dtype: DType,
-  optimizer: Optimizer,
+  optimizer: GradientOptimizer,
   init: Float64Array[],
   grads: Float64Array[][],
 ): Promise<Float64Array[]> {
@@ -193,7 +193,7 @@ describe('optimizers against hand-written references (CPU, float64)', () => {
 });
 
 describe('optimizers: WebGPU matches the CPU (float32)', () => {
-  const make: Record<string, () => Optimizer> = {
+  const make: Record<string, () => GradientOptimizer> = {
     'sgd (Nesterov, weight decay)': () => new SGD({ lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 }),
     adam: () => new Adam({ ...defaults('adam'), lr: 0.01, weightDecay: 0.01 }),
     'adamw (cosine schedule)': () => new AdamW({ ...defaults('adamw'), lr: 0.01 }, cosineWarmup),
@@ -211,7 +211,11 @@ describe('optimizers: WebGPU matches the CPU (float32)', () => {
 
 // ---- minimising a linear regression ---------------------------------------------------------------
 
-async function trainLinearRegression(backend: Backend, optimizer: Optimizer, steps: number): Promise<{ first: number; last: number }> {
+async function trainLinearRegression(
+  backend: Backend,
+  optimizer: GradientOptimizer,
+  steps: number,
+): Promise<{ first: number; last: number }> {
   const rng = new Rng(12);
   const [N, D, K] = [32, 5, 2];
   const xs = rng.uniformArray(N * D);
@@ -247,7 +251,7 @@ async function trainLinearRegression(backend: Backend, optimizer: Optimizer, ste
 }
 
 describe('optimizers minimise a linear regression on both backends', () => {
-  const settings: Record<string, () => Optimizer> = {
+  const settings: Record<string, () => GradientOptimizer> = {
     sgd: () => createOptimizer('sgd', { lr: 0.1, momentum: 0.9 }),
     'sgd + Nesterov': () => createOptimizer('sgd', { lr: 0.1, momentum: 0.9, nesterov: true }),
     adam: () => createOptimizer('adam', { lr: 0.05 }),
@@ -272,8 +276,8 @@ describe('optimizer state', () => {
     it(`keeps its state out of scopes and releases it in dispose() (${be})`, async () => {
       const backend: Backend = backends[be];
       const before = backend.memory().liveTensors;
-      // K-FAC steps through trainStep (it needs the forward pass); test/curvature/optimizer.test.ts checks its state.
-      for (const id of availableOptimizers().filter((o) => !o.startsWith('kfac'))) {
+      // K-FAC has no gradient-only step (it needs the forward pass); test/optim/kfac-optimizer.test.ts checks its state.
+      for (const id of availableOptimizers().filter((o): o is FirstOrderId => !o.startsWith('kfac'))) {
         const optimizer = createOptimizer(id, { weightDecay: 0.01 }, { clip: { maxNorm: 1 } });
         const p: NamedParameter = { name: 'w', variable: parameter(backend.tensor([1, 2, 3], [3])) };
         for (let step = 0; step < 3; step++) {
@@ -323,6 +327,19 @@ describe('createOptimizer', () => {
     expect(createOptimizer('adam', {}, { clip: { maxNorm: 2 } })).toBeInstanceOf(ClippedOptimizer);
   });
 
+  it('offers the curvature capability exactly for the optimizers that keep Kronecker factors (K-FAC)', () => {
+    for (const id of availableOptimizers()) {
+      const optimizer = createOptimizer(id, {}, { clip: { maxNorm: 2 } });
+      try {
+        expect(optimizer.curvature !== undefined, id).toBe(id.startsWith('kfac-'));
+        // Before its first step a K-FAC optimizer has met no layer yet.
+        if (optimizer.curvature) expect(optimizer.curvature.layerNames, id).toEqual([]);
+      } finally {
+        optimizer.dispose();
+      }
+    }
+  });
+
   it('gives clear errors for unknown ids and bad values', () => {
     expect(() => createOptimizer('rmsprop')).toThrow(/unknown optimizer "rmsprop" \(known: sgd, adam, adamw, kfac-expand, kfac-reduce\)/);
     expect(() => createOptimizer('schedule')).toThrow(/unknown optimizer "schedule"/);
@@ -339,7 +356,7 @@ describe('createOptimizer', () => {
 });
 
 describe('dispatches per parameter on WebGPU (no read-backs, a fixed small count)', () => {
-  const expected: { label: string; make: () => Optimizer; perParam: number }[] = [
+  const expected: { label: string; make: () => GradientOptimizer; perParam: number }[] = [
     { label: 'sgd', make: () => new SGD({ lr: 0.1, momentum: 0, nesterov: false, weightDecay: 0 }), perParam: 2 },
     {
       label: 'sgd + momentum + Nesterov + weight decay',

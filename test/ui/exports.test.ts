@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { fileTimestamp, labFilename, labJsonText } from '../../src/ui/results/exports.ts';
 import { labJson as buildLabJson, resultOfLabJson } from '../../src/engine/lab/report.ts';
 import { labCsv, type LabDevice } from '../../src/engine/lab/report.ts';
-import { validateConfigOrThrow, type ExperimentResult } from '../../src/engine/lab/runner.ts';
+import { validateConfigOrThrow } from '../../src/engine/lab/experiment-config.ts';
+import type { ExperimentResult } from '../../src/engine/lab/results.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';
 
 const date = new Date(Date.UTC(2026, 10, 28, 0, 50, 26, 160));

@@ -10,7 +10,7 @@ import {
   type SavedResults,
 } from '../../src/ui/persistence.ts';
 import { labJson, type LabJson } from '../../src/engine/lab/report.ts';
-import { validateConfigOrThrow } from '../../src/engine/lab/runner.ts';
+import { validateConfigOrThrow } from '../../src/engine/lab/experiment-config.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';
 
 function saved(): SavedResults {

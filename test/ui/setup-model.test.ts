@@ -1,7 +1,7 @@
 // The setup panel's pure logic (the task facts are checked in test/lab/tasks.test.ts): schema fields with defaults and visibility, config edits, arrow-key steps, and the mapping of
 // validation messages to fields.
 import { describe, expect, it } from 'vitest';
-import { MAX_RUNS, validateConfig, type ExperimentConfig } from '../../src/engine/lab/runner.ts';
+import { MAX_RUNS, validateConfig, type ExperimentConfig } from '../../src/engine/lab/experiment-config.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';
 import { TASK_IDS } from '../../src/engine/lab/tasks.ts';
 import { paramSpec, type NumericParam } from '../../src/engine/optim/schema.ts';

@@ -4,7 +4,7 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import type { ExperimentConfig } from '../../src/engine/lab/runner.ts';
+import type { ExperimentConfig } from '../../src/engine/lab/experiment-config.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';
 import { TASK_IDS, TASKS } from '../../src/engine/lab/tasks.ts';
 import { SetupPanel } from '../../src/ui/setup/SetupPanel.tsx';

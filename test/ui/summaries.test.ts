@@ -6,7 +6,8 @@ import type { RunMeta, RunSeries } from '../../src/ui/charts/metric-series.ts';
 import { formatLoss, formatPercent, formatRatio, formatSeconds, formatStepsPerSecond } from '../../src/ui/results/format.ts';
 import { firstOrderBaseline, type LabJson } from '../../src/engine/lab/report.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';
-import { reachTarget, validateConfigOrThrow, type RunResult } from '../../src/engine/lab/runner.ts';
+import { reachTarget, type RunResult } from '../../src/engine/lab/results.ts';
+import { validateConfigOrThrow } from '../../src/engine/lab/experiment-config.ts';
 import type { OptimizerId } from '../../src/engine/optim/schema.ts';
 
 /** A run evaluated every `every` steps with the given validation values, `msPerStep` per step. */

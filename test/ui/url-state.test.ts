@@ -1,7 +1,7 @@
 // The experiment config in the URL hash: exact round-trips of every preset and of every schema
 // value, and hostile or malformed links that must give plain-text messages and the default preset.
 import { describe, expect, it } from 'vitest';
-import { MAX_RUNS, type ExperimentConfig, type OptimizerEntry } from '../../src/engine/lab/runner.ts';
+import { MAX_RUNS, type ExperimentConfig, type OptimizerEntry } from '../../src/engine/lab/experiment-config.ts';
 import { presetConfig } from '../../src/engine/lab/presets.ts';
 import { TASK_IDS } from '../../src/engine/lab/tasks.ts';
 import { groupSpec, OPTIMIZER_IDS, type ParamSpec } from '../../src/engine/optim/schema.ts';

@@ -1,15 +1,17 @@
 // The lab worker's session in Node: the event stream of a run (status, started, metric batches that
 // cover every step, run-end, done), pause / single step / resume, reset, invalid configs, a
 // diverging run beside a healthy one, curvature snapshots; and on WebGPU (Dawn) a run and a lost
-// device (device-lost, the runs stopped with a message, a new backend that works).
+// device (device-lost, a new backend, the runs resumed from their host copies and finished).
 import { afterEach, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
-import { isKfacOptimizer, KFAC_PHASES, type KfacOptimizer } from '../../src/engine/curvature/kfac-optimizer.ts';
-import { Experiment, type ExperimentConfig, type MetricPoint } from '../../src/engine/lab/runner.ts';
+import { KFAC_PHASES } from '../../src/engine/optim/kfac/types.ts';
+import { Experiment } from '../../src/engine/lab/experiment.ts';
+import type { ExperimentConfig } from '../../src/engine/lab/experiment-config.ts';
+import type { MetricPoint } from '../../src/engine/lab/results.ts';
 import type { TaskId } from '../../src/engine/lab/tasks.ts';
+import { HOST_COPY_INTERVAL } from '../../src/engine/lab/host-copy.ts';
 import { LabSession } from '../../src/worker/lab-session.ts';
 import { openLabBackend, reportFor, type BackendOpener } from '../../src/worker/gpu-status.ts';
-import { discoverKfacLayers } from '../../src/worker/kfac-layers.ts';
 import { metricsTransferList, unpackMetrics, type LabEvent, type LabStatus } from '../../src/worker/protocol.ts';
 
 type EventOf<T extends LabEvent['type']> = Extract<LabEvent, { type: T }>;
@@ -177,11 +179,11 @@ describe('a run on the CPU backend', () => {
         optimizers: [{ id: 'kfac-expand' }],
       });
       try {
-        const listed = await discoverKfacLayers(task, 1);
+        const listed = experiment.curvatureLayerNames();
         await experiment.run();
-        const kfac = experiment.optimizers[0];
-        expect(isKfacOptimizer(kfac)).toBe(true);
-        expect(listed, task).toEqual((kfac as KfacOptimizer).layerNames);
+        const curvature = experiment.optimizers[0].curvature;
+        expect(curvature, task).toBeDefined();
+        expect(listed, task).toEqual(curvature?.layerNames);
         expect(listed.length, task).toBeGreaterThan(0);
       } finally {
         experiment.dispose();
@@ -382,7 +384,7 @@ describe('curvature', () => {
 });
 
 describe('on WebGPU (Dawn)', () => {
-  it('runs to done; a lost device stops the run with a message and a new device is opened', async () => {
+  it('runs to done; after a lost device the runs resume on a new device from their last host copy and finish', async () => {
     const { session, rec } = newSession(openLabBackend); // the real opener: requestWebGPU, else the CPU
     await session.handle({ type: 'open', prefer: 'webgpu' });
     const backend = rec.of('backend')[0].report;
@@ -397,23 +399,39 @@ describe('on WebGPU (Dawn)', () => {
     ]);
     expectEveryStep(rec.points(), 2, 3);
 
+    // Lose the device after the first host copy (every HOST_COPY_INTERVAL steps).
+    const steps = HOST_COPY_INTERVAL + 15;
     const from = rec.events.length;
-    await session.handle({ type: 'start', config: spirals({ steps: 500, evalInterval: 100 }) });
-    await rec.next('metrics', () => true, from);
+    await session.handle({ type: 'start', config: spirals({ steps, evalInterval: 10 }) });
+    await rec.next('metrics', (e) => Array.from(e.batch.step).some((s) => s > HOST_COPY_INTERVAL), from);
     await session.handle({ type: 'lose-device' });
     const lost = await rec.next('device-lost', () => true, from);
-    expect(lost.recovered).toBe(false);
-    expect(lost.message).toMatch(/GPU device was lost at step \d+/);
-    const done = await rec.next('done', () => true, from);
-    expect(done.result.stopped).toBe(true);
-    for (const run of done.result.runs) expect(run.error).toMatch(/^the GPU device was lost at step \d+; run stopped$/);
-    const ends = rec.of('run-end', from);
-    expect(ends).toHaveLength(2);
-    for (const e of ends) expect(e.result.error).toMatch(/^the GPU device was lost at step \d+; run stopped$/);
+    expect(lost.recovered).toBe(true);
+    expect(lost.message).toMatch(/GPU device was lost at step \d+ .*The runs continue on .* from their last host copy/);
+    expect(lost.message).toContain(`sgd from step ${HOST_COPY_INTERVAL}, kfac-reduce from step ${HOST_COPY_INTERVAL}`);
     const reopened = await rec.next('backend', () => true, from);
     expect(reopened.report).toMatchObject({ webgpu: true, failureKind: null });
-    expect(rec.events.indexOf(reopened)).toBeGreaterThan(rec.events.indexOf(done));
+    expect(rec.events.indexOf(reopened)).toBeLessThan(rec.events.indexOf(lost));
+
+    const done = await rec.next('done', () => true, from);
+    await session.settled();
+    expect(done.result.stopped).toBe(false);
+    for (const run of done.result.runs) {
+      expect(run.error, run.label).toBeUndefined();
+      expect(run.stepsCompleted).toBe(steps);
+      // The history continues through the loss: every step once, in order.
+      expect(run.history.step).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
+      expect(run.history.trainLoss.every(Number.isFinite)).toBe(true);
+    }
+    // The page saw every step once (the steps recomputed after the copy are not posted twice), then one run-end per run.
+    expectEveryStep(rec.points(from), 2, steps);
+    const ends = rec.of('run-end', from);
+    expect(ends.map((e) => [e.run, e.result.error ?? null])).toEqual([
+      [0, null],
+      [1, null],
+    ]);
     expect(rec.statuses(from).at(-1)).toBe('done');
+    expect(rec.of('error')).toHaveLength(0);
 
     // The next start works on the new device.
     const again = rec.events.length;

@@ -7,7 +7,10 @@ import type { Variable } from '../autograd/variable.ts';
 import { CpuBackend } from '../backend/cpu/cpu-backend.ts';
 import { mseTerms } from '../nn/losses.ts';
 import { scope, shapeToString, type Tensor } from '../tensor.ts';
-import type { BiasMode, LossTargets } from './factors.ts';
+import type { BiasMode } from './factors.ts';
+import type { LossTargets } from '../nn/losses.ts';
+import type { Module } from '../nn/module.ts';
+import { withCurvatureCapture, type KfacLayerInfo } from '../nn/curvature-hook.ts';
 
 /** A dense square matrix, row-major. */
 export interface SquareMatrix {
@@ -196,4 +199,126 @@ function squareSide(length: number, what: string): number {
   const side = Math.round(Math.sqrt(length));
   if (side * side !== length) throw new Error(`kron: ${what} has ${length} entries, not a square matrix`);
   return side;
+}
+
+// ---- all K-FAC parameters at once (the curvature toolkit's oracle) --------------------------------
+
+export interface ExactCurvatureOptions {
+  /** Default 'folded'. */
+  bias?: BiasMode;
+  /** 'ggn' (default): Σ_m J_mᵀ H_m J_m; 'empirical': Σ_m c ∇ℓ_m ∇ℓ_mᵀ (the per-term empirical Fisher, docs/kfac.md §3). */
+  kind?: 'ggn' | 'empirical';
+}
+
+export interface ExactCurvatureMatrix extends SquareMatrix {
+  /** Where each K-FAC layer's parameters sit: weight block [offset, offset + dOut·width), then the separate bias block. */
+  layers: { name: string; offset: number; dOut: number; width: number; biasOffset: number | null }[];
+}
+
+/**
+ * The dense curvature of all K-FAC parameters of `model` (the Linear-like layers of the forward
+ * pass, in order) for the loss of the outputs of `forward`: J from one backward pass per output
+ * element, then Σ_m J_mᵀ H_m J_m with H_m the loss Hessian (GGN) or c ∇ℓ_m ∇ℓ_mᵀ (empirical). Tiny
+ * float64 CPU models only (cost O(|f| · backward + M C P²)).
+ */
+export function exactCurvatureMatrix(
+  model: Module,
+  forward: () => Variable,
+  loss: LossTargets,
+  options: ExactCurvatureOptions = {},
+): ExactCurvatureMatrix {
+  const parameters = new Set(model.parameters().map((p) => p.variable));
+  const biasMode = options.bias ?? 'folded';
+  return scope(() => {
+    const captured: KfacLayerInfo[] = [];
+    const f = withCurvatureCapture(
+      { capture: (c) => void (captured.some((l) => l.weight.variable === c.layer.weight.variable) || captured.push(c.layer)) },
+      forward,
+    );
+    const backend = f.backend;
+    if (!(backend instanceof CpuBackend)) throw new Error(`exactCurvatureMatrix: needs the CPU backend, got ${backend.name}`);
+    if (f.value.dtype !== 'float64') throw new Error(`exactCurvatureMatrix: model outputs must be float64, got ${f.value.dtype}`);
+    if (captured.length === 0) throw new Error('exactCurvatureMatrix: the forward pass has no K-FAC layer');
+    let P = 0;
+    const layers = captured.map((l) => {
+      if (!parameters.has(l.weight.variable)) throw new Error(`exactCurvatureMatrix: layer "${l.name}" is not part of the model`);
+      if (l.weight.variable.value.dtype !== 'float64') throw new Error(`exactCurvatureMatrix: layer "${l.name}" is not float64`);
+      const [dOut, dIn] = l.weight.variable.shape;
+      const folded = biasMode === 'folded' && l.bias !== null;
+      const width = folded ? dIn + 1 : dIn;
+      const offset = P;
+      P += dOut * width;
+      const biasOffset = !folded && l.bias ? P : null;
+      if (biasOffset !== null) P += dOut;
+      return { name: l.name, offset, dOut, width, biasOffset, dIn, info: l };
+    });
+    const outputs = backend.dataOf(f.value) as Float64Array;
+    const blocks =
+      options.kind === 'empirical' ? termGradientOuters(backend, outputs, f.shape, loss) : termHessians(backend, outputs, f.shape, loss);
+    const wrt = layers.flatMap((l) => (l.info.bias ? [l.info.weight.variable, l.info.bias.variable] : [l.info.weight.variable]));
+    const J = new Float64Array(f.value.size * P);
+    for (let e = 0; e < f.value.size; e++) {
+      scope(() => {
+        const seed = new Float64Array(f.value.size);
+        seed[e] = 1;
+        const grads = grad(f, wrt, backend.tensor(seed, f.shape, 'float64'));
+        let g = 0;
+        const row = e * P;
+        for (const l of layers) {
+          const w = backend.dataOf(grads[g++]);
+          for (let i = 0; i < l.dOut; i++) for (let j = 0; j < l.dIn; j++) J[row + l.offset + i * l.width + j] = w[i * l.dIn + j];
+          if (!l.info.bias) continue;
+          const b = backend.dataOf(grads[g++]);
+          // Folded: the last column of row i of [W | b]; separate: the bias block after the weight's.
+          for (let i = 0; i < l.dOut; i++) J[row + (l.biasOffset === null ? l.offset + i * l.width + l.dIn : l.biasOffset + i)] = b[i];
+        }
+      });
+    }
+    return {
+      size: P,
+      values: sandwich(J, P, blocks.blocks, blocks.M, blocks.C),
+      layers: layers.map(({ name, offset, dOut, width, biasOffset }) => ({ name, offset, dOut, width, biasOffset })),
+    };
+  });
+}
+
+/** The empirical Fisher's per-term blocks c u uᵀ with u = ∇_f ℓ_m at the true label (MSE 2(f − y), CE p − e_y). */
+function termGradientOuters(
+  backend: CpuBackend,
+  f: Float64Array,
+  shape: readonly number[],
+  loss: LossTargets,
+): { blocks: Float64Array; M: number; C: number } {
+  const { spec, targets } = loss;
+  const C = shape[shape.length - 1];
+  const M = f.length / C;
+  const u = new Float64Array(M * C);
+  let c: number;
+  if (spec.kind === 'mse') {
+    const y = backend.dataOf(targets);
+    if (y.length !== f.length) throw new Error(`exactCurvatureMatrix: ${y.length} targets for ${f.length} outputs`);
+    for (let i = 0; i < f.length; i++) u[i] = 2 * (f[i] - y[i]);
+    const terms = mseTerms(shape);
+    c = spec.scale(terms.M, terms.C);
+  } else {
+    const labels = readLabels(backend, targets, M);
+    c = spec.scale(
+      labels.reduce((n, y) => n + (y >= 0 ? 1 : 0), 0),
+      C,
+    );
+    for (let m = 0; m < M; m++) {
+      if (labels[m] < 0) continue;
+      let max = -Infinity;
+      for (let k = 0; k < C; k++) max = Math.max(max, f[m * C + k]);
+      let total = 0;
+      for (let k = 0; k < C; k++) total += u[m * C + k] = Math.exp(f[m * C + k] - max);
+      for (let k = 0; k < C; k++) u[m * C + k] /= total;
+      u[m * C + labels[m]] -= 1;
+    }
+  }
+  const blocks = new Float64Array(M * C * C);
+  for (let m = 0; m < M; m++) {
+    for (let k = 0; k < C; k++) for (let l = 0; l < C; l++) blocks[m * C * C + k * C + l] = c * u[m * C + k] * u[m * C + l];
+  }
+  return { blocks, M, C };
 }

@@ -9,7 +9,7 @@ import { noGrad, type Variable } from '../autograd/variable.ts';
 import { Rng } from '../random.ts';
 import { keep, scope, type Tensor } from '../tensor.ts';
 import { withCurvatureCapture, type KfacForwardCapture, type KfacLayerInfo, type SharingLayout } from '../nn/curvature-hook.ts';
-import { computeLoss, lossScaleTensor, type LossSpec } from '../nn/losses.ts';
+import { computeLoss, lossScaleTensor, type LossTargets } from '../nn/losses.ts';
 
 export type KfacApprox = 'expand' | 'reduce';
 export type FisherType = 'type-2' | 'mc' | 'empirical';
@@ -50,12 +50,12 @@ export interface LayerFactors {
   G: Tensor;
   setting: LossSetting;
   bias: BiasMode;
-}
-
-export interface LossTargets {
-  spec: LossSpec;
-  /** CE: int32 class indices with the outputs' leading shape (negative = ignored); MSE: the outputs' shape. */
-  targets: Tensor;
+  /**
+   * How many rows A averages over: the layer's input rows (expand) or examples (reduce). Running
+   * sums over several batches weight A by it (the curvature toolkit's fitCurvature). Always set by
+   * kfacForward; optional only for hand-made factors.
+   */
+  inputCount?: number;
 }
 
 export interface KfacPass {
@@ -132,21 +132,7 @@ function batchFactors(captures: KfacForwardCapture[], outputs: Variable, loss: L
   const seeds = noGrad(() => backPropagatedSeeds(be, outputs.value, loss, fisher, options.mcSamples ?? 1, options.seed ?? 0));
   collecting = true;
   try {
-    for (const seed of seeds) {
-      if (perPosition) {
-        const positions = outputs.shape[1];
-        for (let r = 0; r < positions; r++) {
-          const onlyR = new Float64Array(positions);
-          onlyR[r] = 1;
-          const mask = be.tensor(onlyR, [1, positions, ...outputs.shape.slice(2).map(() => 1)], dtype);
-          const seedR = be.binary('mul', seed, mask);
-          grad(outputs, [], seedR);
-          mask.dispose();
-          seedR.dispose();
-        }
-      } else grad(outputs, [], seed);
-      seed.dispose();
-    }
+    runSeedPasses(outputs, seeds, perPosition);
   } finally {
     collecting = false;
   }
@@ -158,7 +144,49 @@ function batchFactors(captures: KfacForwardCapture[], outputs: Variable, loss: L
     G: l.G ?? be.zeros([l.capture.layer.weight.variable.shape[0], l.capture.layer.weight.variable.shape[0]], dtype),
     setting: l.setting,
     bias: l.folded ? 'folded' : 'separate',
+    inputCount: options.approx === 'expand' ? l.capture.input.shape[0] : l.capture.layout.examples,
   }));
+}
+
+/**
+ * Back-propagate each seed (outputs' shape) from the outputs to every hooked layer output, and
+ * dispose it. With `perPosition` (outputs [N, R, ...]) each shared position's terms get a pass of
+ * their own (the per-term rule of docs/kfac.md §3); `onPass(seed, position)` runs before each pass,
+ * position null without per-position passes.
+ */
+export function runSeedPasses(
+  outputs: Variable,
+  seeds: readonly Tensor[],
+  perPosition: boolean,
+  onPass?: (seed: number, position: number | null) => void,
+): void {
+  const be = outputs.backend;
+  try {
+    seeds.forEach((seed, k) => {
+      if (!perPosition) {
+        onPass?.(k, null);
+        grad(outputs, [], seed);
+        return;
+      }
+      const positions = outputs.shape[1];
+      for (let r = 0; r < positions; r++) {
+        onPass?.(k, r);
+        // No scope here: the hooks' results (running factors) must outlive the pass.
+        const onlyR = new Float64Array(positions);
+        onlyR[r] = 1;
+        const mask = be.tensor(onlyR, [1, positions, ...outputs.shape.slice(2).map(() => 1)], seed.dtype);
+        const seedR = be.binary('mul', seed, mask);
+        try {
+          grad(outputs, [], seedR);
+        } finally {
+          mask.dispose();
+          seedR.dispose();
+        }
+      }
+    });
+  } finally {
+    for (const seed of seeds) seed.dispose();
+  }
 }
 
 /** The factors alone, with everything else of the pass released. */
@@ -204,7 +232,7 @@ function sharedReduce(be: Backend, x: Tensor, layout: SharingLayout, op: 'mean' 
  * square root of its Hessian (type-2), a sampled-label gradient (MC) or the true-label gradient
  * (empirical), all scaled by √c and zero at ignored terms.
  */
-function backPropagatedSeeds(be: Backend, f: Tensor, loss: LossTargets, fisher: FisherType, samples: number, seed: number): Tensor[] {
+export function backPropagatedSeeds(be: Backend, f: Tensor, loss: LossTargets, fisher: FisherType, samples: number, seed: number): Tensor[] {
   const { spec, targets } = loss;
   const classes = f.shape[f.rank - 1];
   const dtype = f.dtype;

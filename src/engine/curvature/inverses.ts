@@ -5,7 +5,7 @@
 // factor's result exactly in its own corner. Health checks (finiteness, Cholesky status) come
 // back in a single read per attempt.
 import type { Backend } from '../backend/backend.ts';
-import { keep, scope, type DType, type Tensor } from '../tensor.ts';
+import { keep, readAndDispose, scope, type DType, type Tensor } from '../tensor.ts';
 
 /** Square matrices zero-padded into one stack; matrix i sits in the top-left sizes[i] × sizes[i] corner. */
 export interface PaddedStack {
@@ -187,13 +187,7 @@ export async function choleskyInverseBatch(
       return { inverses: keep(inverses), health: keep(healthVector(be, parts)) };
     });
 
-  const read = async (health: Tensor) => {
-    try {
-      return Array.from(await health.read());
-    } finally {
-      health.dispose();
-    }
-  };
+  const read = async (health: Tensor) => Array.from(await readAndDispose(health));
 
   let { inverses, health } = attempt(null, true);
   let values = await read(health);
@@ -274,12 +268,7 @@ export async function eighBatch(
     });
     return { pairs, health: keep(healthVector(be, parts)) };
   });
-  let values: number[];
-  try {
-    values = Array.from(await health.read());
-  } finally {
-    health.dispose();
-  }
+  const values = Array.from(await readAndDispose(health));
   const finite = (offset: number) => values.slice(offset, offset + batch).map(Number.isFinite);
   const [inputOk, vectorsOk, valuesOk] = [finite(0), finite(batch), finite(2 * batch)];
   return {

@@ -8,7 +8,6 @@
 // factors at its next step, but the work reading them is already queued ahead of it.
 import type { Backend } from '../backend/backend.ts';
 import { readAndDispose, type Tensor } from '../tensor.ts';
-import type { KfacOptimizer } from './kfac-optimizer.ts';
 import { hostEigenvalues } from '../linalg/host-eigh.ts';
 
 /** The n×n factor block-averaged down to cells×cells (row-major), cells ≤ maxCells. */
@@ -51,9 +50,19 @@ export const DEFAULT_MAX_CELLS = 48;
 export const DEFAULT_DEVICE_EIGH_MAX = 64;
 export const KRON_LIMIT = 2048;
 
+/**
+ * What a snapshot reads from the K-FAC optimizer (src/engine/optim/): its running factors per layer,
+ * its approximation and damping. A structural interface, so curvature/ does not import optim/.
+ */
+export interface FactorSource {
+  readonly approx: 'expand' | 'reduce';
+  readonly damping: number;
+  factorsOf(layer: string): { A: Tensor; G: Tensor } | null | undefined;
+}
+
 /** The layer's snapshot, or null before its factors exist (the first K-FAC step computes them). */
 export async function curvatureSnapshot(
-  optimizer: KfacOptimizer,
+  optimizer: FactorSource,
   layer: string,
   options: SnapshotOptions = {},
 ): Promise<CurvatureSnapshot | null> {

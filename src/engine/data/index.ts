@@ -4,21 +4,16 @@ export { DataError, IGNORE_INDEX, deriveSeed, streamRng, permutation, gatherRows
 export { BatchSampler, sequentialBatches, type BatchSamplerOptions, type StepBatch } from './sampler.ts';
 export { crc32, crc32Hex, maybeGunzip } from './binary.ts';
 export { defaultDataSource, defaultDataUrl, fetchDataSource, type DataSource } from './source.ts';
+export { loadMnist, readMnistRaw, mnistDataset, type LoadMnistOptions, type MnistDataset, type MnistSplit } from './mnist.ts';
 export {
-  loadMnist,
-  readMnistRaw,
-  mnistDataset,
-  averagePool2x2,
   MNIST_SIZES,
   MNIST_TRAIN_SIZE,
   MNIST_TEST_SIZE,
   MNIST_NUM_CLASSES,
-  type LoadMnistOptions,
-  type MnistDataset,
-  type MnistSplit,
   type MnistSize,
   type MnistManifest,
-} from './mnist.ts';
+} from './mnist-format.ts';
+export { averagePool2x2 } from './mnist-build.ts';
 export {
   adjacencyLists,
   canonicalEdges,

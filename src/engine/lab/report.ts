@@ -2,7 +2,8 @@
 // JSON document of issue 5 (config, device, every run's history), one CSV row per (run, step), and
 // the first-order baseline the ratios are taken against.
 import type { Backend } from '../backend/backend.ts';
-import type { ExperimentResult, ResolvedConfig, RunResult } from './runner.ts';
+import type { ExperimentResult, RunResult } from './results.ts';
+import type { ResolvedConfig } from './experiment-config.ts';
 import type { OptimizerId, ParamValue } from '../optim/schema.ts';
 
 /** Which device produced the figures. */

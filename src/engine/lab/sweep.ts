@@ -8,7 +8,9 @@
 //   const { config: tuned, tuning } = await tuneExperiment(backend, config, [parseSweep('adam.lr=1e-3,3e-3')]);
 import type { Backend } from '../backend/backend.ts';
 import { OPTIMIZER_IDS, parseAssignment, type OptimizerId, type ParamValue } from '../optim/schema.ts';
-import { MAX_RUNS, runExperiment, validateConfigOrThrow, type ExperimentConfig, type OptimizerEntry, type RunResult } from './runner.ts';
+import { MAX_RUNS, validateConfigOrThrow, type ExperimentConfig, type OptimizerEntry } from './experiment-config.ts';
+import { runExperiment } from './experiment.ts';
+import type { RunResult } from './results.ts';
 
 export interface SweepAxis {
   group: OptimizerId;

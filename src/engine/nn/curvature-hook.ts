@@ -4,7 +4,7 @@
 // The K-FAC code reads only this interface; it never looks inside a layer.
 import type { Tensor } from '../tensor.ts';
 import type { Variable } from '../autograd/variable.ts';
-import type { NamedParameter } from '../optim/optimizer.ts';
+import type { NamedParameter } from './module.ts';
 
 /**
  * How the rows of a capture map to examples n and shared positions r.

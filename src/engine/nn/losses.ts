@@ -22,6 +22,13 @@ export interface LossSpec {
   scale(M: number, C: number): number;
 }
 
+/** A loss and the targets of one batch: what a training step and the curvature code evaluate. */
+export interface LossTargets {
+  spec: LossSpec;
+  /** CE: int32 class indices with the outputs' leading shape (negative = ignored); MSE: the outputs' shape. */
+  targets: Tensor;
+}
+
 export function lossSpec(kind: LossKind, reduction: Reduction): LossSpec {
   if (kind !== 'ce' && kind !== 'mse') throw new Error(`lossSpec: unknown loss kind "${String(kind)}" (expected 'ce' or 'mse')`);
   if (reduction !== 'sum' && reduction !== 'mean') {

@@ -3,7 +3,12 @@
 import type { Backend } from '../backend/backend.ts';
 import { parameter, type Variable } from '../autograd/variable.ts';
 import { keep } from '../tensor.ts';
-import type { NamedParameter } from '../optim/optimizer.ts';
+
+/** A named trainable leaf. Names are stable paths such as "blocks.0.attn.qkv.weight". */
+export interface NamedParameter {
+  name: string;
+  variable: Variable;
+}
 
 export abstract class Module {
   protected training = true;

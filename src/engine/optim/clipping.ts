@@ -2,7 +2,9 @@
 // device: scale = min(1, maxNorm / (‖g‖ + eps)) stays a tensor and multiplies every gradient, so
 // clipping never waits for a read-back.
 import { keep, scope, type Tensor } from '../tensor.ts';
-import type { NamedParameter, Optimizer } from './optimizer.ts';
+import type { GradientOptimizer, NamedParameter, TrainStepArgs, TrainStepResult } from './optimizer.ts';
+import { firstOrderTrainStep } from './train-step.ts';
+import type { OptimizerHostState } from './host-state.ts';
 
 /** ‖(g₁, …, g_P)‖₂ as a scalar tensor ([]) on the gradients' device. */
 export function globalGradNorm(grads: readonly Tensor[]): Tensor {
@@ -37,11 +39,12 @@ export function clipGradNorm(grads: readonly Tensor[], maxNorm: number, eps = 1e
 }
 
 /** An optimizer that clips the gradients' global norm before delegating to `inner`. */
-export class ClippedOptimizer implements Optimizer {
+export class ClippedOptimizer implements GradientOptimizer {
   private norm: Tensor | null = null;
+  timing = false;
 
   constructor(
-    readonly inner: Optimizer,
+    readonly inner: GradientOptimizer,
     readonly maxNorm: number,
   ) {
     if (!(maxNorm > 0)) throw new Error(`ClippedOptimizer: maxNorm must be positive, got ${maxNorm}`);
@@ -56,6 +59,10 @@ export class ClippedOptimizer implements Optimizer {
     return this.norm;
   }
 
+  trainStep(args: TrainStepArgs): Promise<TrainStepResult> {
+    return firstOrderTrainStep(this, args);
+  }
+
   step(params: readonly NamedParameter[], grads: readonly Tensor[], step: number): void {
     scope(() => {
       const clipped = clipGradNorm(grads, this.maxNorm);
@@ -63,6 +70,15 @@ export class ClippedOptimizer implements Optimizer {
       this.norm = keep(clipped.norm);
       this.inner.step(params, clipped.grads, step);
     });
+  }
+
+  /** The inner optimizer's state (the last norm is a reading, not state). */
+  exportState(params: readonly NamedParameter[]): Promise<OptimizerHostState> {
+    return this.inner.exportState(params);
+  }
+
+  importState(params: readonly NamedParameter[], state: OptimizerHostState): void {
+    this.inner.importState(params, state);
   }
 
   dispose(): void {
@@ -73,6 +89,6 @@ export class ClippedOptimizer implements Optimizer {
 }
 
 /** `inner` itself when maxNorm is 0 (clipping off, the schema's 'clip.maxNorm' default), else a ClippedOptimizer. */
-export function withGradClipping(inner: Optimizer, maxNorm: number): Optimizer {
+export function withGradClipping(inner: GradientOptimizer, maxNorm: number): GradientOptimizer {
   return maxNorm === 0 ? inner : new ClippedOptimizer(inner, maxNorm);
 }

@@ -1,12 +1,15 @@
 // createOptimizer: validated hyperparameters (schema.ts) in, an Optimizer out. Implementations
 // register themselves by id, so K-FAC can be added later without touching this file's callers.
-import type { Optimizer } from './optimizer.ts';
+import type { GradientOptimizer, Optimizer } from './optimizer.ts';
 import { HyperparameterError, isGroupId, OPTIMIZER_IDS, SCHEMA, validateOrThrow, type HyperValues, type OptimizerId } from './schema.ts';
 import { scheduleSettings, type ScheduleSettings } from './schedules.ts';
 import { withGradClipping } from './clipping.ts';
 import { SGD } from './sgd.ts';
 import { Adam, AdamW } from './adam.ts';
-import { KfacOptimizer } from '../curvature/kfac-optimizer.ts';
+import { KfacOptimizer } from './kfac/kfac-optimizer.ts';
+
+/** The first-order optimizers: createOptimizer gives them as GradientOptimizer (they also update from finished gradients). */
+export type FirstOrderId = Exclude<OptimizerId, 'kfac-expand' | 'kfac-reduce'>;
 
 export interface CreateOptimizerOptions {
   /** Learning-rate schedule (the schema's 'schedule' group; missing keys take defaults). */
@@ -15,22 +18,21 @@ export interface CreateOptimizerOptions {
   clip?: { maxNorm?: number };
 }
 
-/** `clipMaxNorm` is the validated clip.maxNorm (0 = off), for optimizers that clip themselves. */
+/** Builds an optimizer that applies `clipMaxNorm` (the validated clip.maxNorm, 0 = off) itself. */
 export type OptimizerFactory<G extends OptimizerId> = (hyper: HyperValues<G>, schedule: ScheduleSettings, clipMaxNorm: number) => Optimizer;
+/** Builds a first-order optimizer; createOptimizer adds the gradient clipping (a ClippedOptimizer). */
+export type GradientOptimizerFactory<G extends OptimizerId> = (hyper: HyperValues<G>, schedule: ScheduleSettings) => GradientOptimizer;
 
-export interface RegisterOptions {
-  /**
-   * The optimizer applies clip.maxNorm itself (K-FAC: its step API is not the first-order one, so a
-   * ClippedOptimizer wrapper would hide it). Default false: createOptimizer wraps it.
-   */
-  clipsGradients?: boolean;
+const registry = new Map<OptimizerId, OptimizerFactory<never>>();
+
+/** Make `id` constructible by createOptimizer (its hyperparameters must be in the schema); it clips its gradients itself. */
+export function registerOptimizer<G extends OptimizerId>(id: G, factory: OptimizerFactory<G>): void {
+  registry.set(id, factory as OptimizerFactory<never>);
 }
 
-const registry = new Map<OptimizerId, { factory: OptimizerFactory<never>; clipsGradients: boolean }>();
-
-/** Make `id` constructible by createOptimizer (its hyperparameters must be in the schema). */
-export function registerOptimizer<G extends OptimizerId>(id: G, factory: OptimizerFactory<G>, options: RegisterOptions = {}): void {
-  registry.set(id, { factory: factory as OptimizerFactory<never>, clipsGradients: options.clipsGradients ?? false });
+/** Register a first-order optimizer: createOptimizer wraps it in the configured gradient clipping. */
+export function registerGradientOptimizer<G extends OptimizerId>(id: G, factory: GradientOptimizerFactory<G>): void {
+  registerOptimizer(id, (hyper, schedule, clipMaxNorm) => withGradClipping(factory(hyper, schedule), clipMaxNorm));
 }
 
 export function availableOptimizers(): OptimizerId[] {
@@ -41,14 +43,19 @@ export function availableOptimizers(): OptimizerId[] {
  * Build optimizer `id` from (partial) hyperparameters: defaults fill the gaps, and any unknown,
  * ill-typed or out-of-range value throws a HyperparameterError listing every problem.
  */
+export function createOptimizer<G extends FirstOrderId>(
+  id: G,
+  hyper?: Partial<HyperValues<G>>,
+  options?: CreateOptimizerOptions,
+): GradientOptimizer;
 export function createOptimizer<G extends OptimizerId>(id: G, hyper?: Partial<HyperValues<G>>, options?: CreateOptimizerOptions): Optimizer;
 export function createOptimizer(id: string, hyper?: Record<string, unknown>, options?: CreateOptimizerOptions): Optimizer;
 export function createOptimizer(id: string, hyper: Record<string, unknown> = {}, options: CreateOptimizerOptions = {}): Optimizer {
   if (!isGroupId(id) || SCHEMA[id].kind !== 'optimizer') {
     throw new HyperparameterError([`unknown optimizer "${id}" (known: ${OPTIMIZER_IDS.join(', ')})`]);
   }
-  const entry = registry.get(id as OptimizerId);
-  if (!entry) {
+  const factory = registry.get(id as OptimizerId) as OptimizerFactory<OptimizerId> | undefined;
+  if (!factory) {
     throw new HyperparameterError([
       `optimizer "${id}" has hyperparameters in the schema but no implementation yet (available: ${availableOptimizers().join(', ')})`,
     ]);
@@ -56,25 +63,14 @@ export function createOptimizer(id: string, hyper: Record<string, unknown> = {},
   const values = validateOrThrow(id, hyper);
   const schedule = scheduleSettings(options.schedule);
   const { maxNorm } = validateOrThrow('clip', options.clip ?? {});
-  const optimizer = (entry.factory as OptimizerFactory<OptimizerId>)(values as never, schedule, maxNorm);
-  return entry.clipsGradients ? optimizer : withGradClipping(optimizer, maxNorm);
+  return factory(values as never, schedule, maxNorm);
 }
 
-registerOptimizer('sgd', (hyper, schedule) => new SGD(hyper, schedule));
-registerOptimizer('adam', (hyper, schedule) => new Adam(hyper, schedule));
-registerOptimizer('adamw', (hyper, schedule) => new AdamW(hyper, schedule));
+registerGradientOptimizer('sgd', (hyper, schedule) => new SGD(hyper, schedule));
+registerGradientOptimizer('adam', (hyper, schedule) => new Adam(hyper, schedule));
+registerGradientOptimizer('adamw', (hyper, schedule) => new AdamW(hyper, schedule));
 // K-FAC (specs/KFAC.md §4): expand and reduce differ in one option. The parameters no K-FAC layer
-// covers get the configured first-order optimizer, built here like any other.
+// covers get the configured first-order optimizer (kfac/fallback.ts).
 for (const approx of ['expand', 'reduce'] as const) {
-  registerOptimizer(
-    `kfac-${approx}`,
-    (hyper, schedule, clipMaxNorm) =>
-      new KfacOptimizer(hyper, {
-        approx,
-        schedule,
-        clipMaxNorm,
-        fallback: createOptimizer(hyper.fallback, { lr: hyper.fallbackLr }, { schedule }),
-      }),
-    { clipsGradients: true },
-  );
+  registerOptimizer(`kfac-${approx}`, (hyper, schedule, clipMaxNorm) => new KfacOptimizer(hyper, { approx, schedule, clipMaxNorm }));
 }

@@ -3,7 +3,9 @@
 // until they are replaced or the optimizer is disposed.
 import type { Variable } from '../autograd/variable.ts';
 import { keep, scope, shapeToString, Tensor } from '../tensor.ts';
-import type { NamedParameter, Optimizer } from './optimizer.ts';
+import { checkHostState, isHostTensor, readToHost, toDevice, type HostTensor, type OptimizerHostState } from './host-state.ts';
+import type { GradientOptimizer, NamedParameter, TrainStepArgs, TrainStepResult } from './optimizer.ts';
+import { firstOrderTrainStep } from './train-step.ts';
 import { CONSTANT_SCHEDULE, learningRateAt, type ScheduleSettings } from './schedules.ts';
 
 /** Per-parameter state: tensors (kept across steps) and plain numbers. */
@@ -31,8 +33,9 @@ export function checkStepArguments(optimizer: string, params: readonly NamedPara
   });
 }
 
-export abstract class FirstOrderOptimizer<S extends ParamState> implements Optimizer {
+export abstract class FirstOrderOptimizer<S extends ParamState> implements GradientOptimizer {
   abstract readonly name: string;
+  timing = false;
   private readonly states = new Map<Variable, S>();
   private lastLr = Number.NaN;
 
@@ -54,6 +57,10 @@ export abstract class FirstOrderOptimizer<S extends ParamState> implements Optim
   /** Compute the parameter's new value and state. Runs inside a scope; `state` is undefined on its first update. */
   protected abstract update(param: Tensor, grad: Tensor, lr: number, state: S | undefined): UpdateResult<S>;
 
+  trainStep(args: TrainStepArgs): Promise<TrainStepResult> {
+    return firstOrderTrainStep(this, args);
+  }
+
   step(params: readonly NamedParameter[], grads: readonly Tensor[], step: number): void {
     checkStepArguments(this.name, params, grads);
     const lr = learningRateAt(this.baseLr, this.schedule, step);
@@ -68,6 +75,36 @@ export abstract class FirstOrderOptimizer<S extends ParamState> implements Optim
         variable.assign(param);
       });
     });
+  }
+
+  async exportState(params: readonly NamedParameter[]): Promise<OptimizerHostState> {
+    const entries: { name: string; key: string; tensor: Tensor }[] = [];
+    const out: OptimizerHostState = { optimizer: this.name, params: {}, counters: {} };
+    for (const { name, variable } of params) {
+      const state = this.states.get(variable);
+      if (!state) continue;
+      const record: Record<string, HostTensor | number> = {};
+      for (const [key, value] of Object.entries(state)) {
+        if (value instanceof Tensor) entries.push({ name, key, tensor: value });
+        else record[key] = value;
+      }
+      out.params[name] = record;
+    }
+    const host = await readToHost(entries.map((e) => e.tensor));
+    entries.forEach((e, i) => (out.params[e.name][e.key] = host[i]));
+    return out;
+  }
+
+  importState(params: readonly NamedParameter[], exported: OptimizerHostState): void {
+    checkHostState(this.name, exported);
+    this.dispose();
+    for (const { name, variable } of params) {
+      const record = exported.params[name];
+      if (!record) continue;
+      const state: ParamState = {};
+      for (const [key, value] of Object.entries(record)) state[key] = isHostTensor(value) ? toDevice(variable.backend, value) : value;
+      this.states.set(variable, state as S);
+    }
   }
 
   dispose(): void {

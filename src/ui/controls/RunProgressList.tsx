@@ -15,7 +15,11 @@ export function RunProgressList() {
   const resolved = useLabUi((s) => s.resolved);
   const activeMs = useLabUi((s) => s.activeMs);
   const status = useLabUi((s) => s.status);
+  const restored = useLabUi((s) => s.restored);
+  const analyseRun = useLabUi((s) => s.analyseRun);
   if (runs.length === 0 || !resolved) return null;
+  // The worker holds the runs' models while paused and after the end (not after a reload).
+  const modelsAvailable = restored === null && (status === 'paused' || status === 'done');
   const total = resolved.steps;
   return (
     <ul className="run-progress" aria-label="Progress of each run" data-testid="run-progress">
@@ -54,6 +58,11 @@ export function RunProgressList() {
               <p className="notice notice-fail run-error" role="alert">
                 Stopped: {p.error}
               </p>
+            )}
+            {modelsAvailable && !p.error && p.stepsDone > 0 && (
+              <button type="button" className="link-button" data-testid={`analyse-run-${i}`} onClick={() => analyseRun(i)}>
+                Analyse this model’s curvature
+              </button>
             )}
           </li>
         );

@@ -4,7 +4,8 @@
 // worker straight into `metricSeries`, which the charts subscribe to; the store only takes a
 // throttled progress summary from it, so React re-renders a few times a second, not per step.
 import { create } from 'zustand';
-import type { ExperimentConfig, ExperimentResult, MetricPoint, ResolvedConfig } from '../../engine/lab/runner.ts';
+import type { ExperimentConfig, ResolvedConfig } from '../../engine/lab/experiment-config.ts';
+import type { ExperimentResult, MetricPoint } from '../../engine/lab/results.ts';
 import { labJson, type LabJson } from '../../engine/lab/report.ts';
 import type { CurvatureSnapshot } from '../../engine/curvature/snapshot.ts';
 import {
@@ -20,7 +21,11 @@ import { MetricSeries, type RunMeta } from '../charts/metric-series.ts';
 import { DEFAULT_CHART_SETTINGS, type ChartSettings } from '../charts/ChartControls.tsx';
 import { configFromHash, configToHash } from '../url-state.ts';
 import { loadLastResults, saveLastResults, type SavedResults } from '../persistence.ts';
-import { LabClient } from './client.ts';
+import type { LabClient } from './client.ts';
+import { labWorker } from './worker-connection.ts';
+import { navigate, parseRoute } from '../router.ts';
+import { captureRunModel } from '../jobs/job-client.ts';
+import { handOver } from '../checkpoints/handoff.ts';
 import { checkConfig } from '../setup/config-checks.ts';
 
 /** Every chart reads the points from here (outside React). */
@@ -85,6 +90,8 @@ export interface LabUiState {
   setChart(settings: Partial<ChartSettings>): void;
   dismissMessage(id: number): void;
   simulateDeviceLoss(): void;
+  /** Hand run `run`'s current model to the Curvature page (paused or finished experiments). */
+  analyseRun(run: number): Promise<void>;
   /** The finished (or restored) results as the JSON document of `npm run lab --json`. */
   resultsDoc(): LabJson | null;
 }
@@ -95,17 +102,25 @@ const CURVATURE_EVERY = 10;
 const PROGRESS_INTERVAL_MS = 250;
 const PHASES_INTERVAL_MS = 2000;
 
-let client: LabClient | null = null;
-let messageId = 0;
-let activeSince: number | null = null;
-/** A single step asked for while idle: start paused, then step once the worker says it is paused. */
-let stepWhenPaused = false;
-let progressTimer: ReturnType<typeof setTimeout> | null = null;
-let phasesTimer: ReturnType<typeof setTimeout> | null = null;
-let pendingPhases: Record<string, number>[] | null = null;
+/**
+ * The store's working state outside React, in one place: whether the worker connection is set up,
+ * message ids, the wall-clock bookkeeping and the timers of the throttled updates.
+ */
+const runtime = {
+  /** The lab worker, once init() has subscribed to it (shared with the tool pages: worker-connection.ts). */
+  client: null as LabClient | null,
+  messageId: 0,
+  /** When the current stretch of running began (null while not running). */
+  activeSince: null as number | null,
+  /** A single step asked for while idle: start paused, then step once the worker says it is paused. */
+  stepWhenPaused: false,
+  progressTimer: null as ReturnType<typeof setTimeout> | null,
+  phasesTimer: null as ReturnType<typeof setTimeout> | null,
+  pendingPhases: null as Record<string, number>[] | null,
+};
 
 function send(command: LabCommand): void {
-  client?.send(command);
+  runtime.client?.send(command);
 }
 
 function emptyProgress(): RunProgress {
@@ -132,7 +147,7 @@ function divergenceAdvice(optimizer: string): string {
 
 export const useLabUi = create<LabUiState>()((set, get) => {
   const message = (kind: LabMessage['kind'], text: string) =>
-    set((s) => ({ messages: [...s.messages.slice(-4), { id: ++messageId, kind, text }] }));
+    set((s) => ({ messages: [...s.messages.slice(-4), { id: ++runtime.messageId, kind, text }] }));
 
   function syncProgress(): void {
     const { runs, progress, resolved } = get();
@@ -149,21 +164,22 @@ export const useLabUi = create<LabUiState>()((set, get) => {
       return { ...old, stepsDone: series.step.at(-1) ?? 0, elapsedMs: series.timeMs.at(-1) ?? 0, targetStep };
     });
     const now = performance.now();
-    const activeMs = get().activeMs + (activeSince === null ? 0 : now - activeSince);
-    if (activeSince !== null) activeSince = now;
+    const activeMs = get().activeMs + (runtime.activeSince === null ? 0 : now - runtime.activeSince);
+    if (runtime.activeSince !== null) runtime.activeSince = now;
     set({ progress: next, activeMs });
   }
 
   function flushPhases(): void {
-    if (phasesTimer !== null) clearTimeout(phasesTimer);
-    phasesTimer = null;
-    if (pendingPhases) set({ phases: pendingPhases, phaseSteps: pendingPhases.map((_, i) => metricSeries.series(i).step.at(-1) ?? 0) });
-    pendingPhases = null;
+    if (runtime.phasesTimer !== null) clearTimeout(runtime.phasesTimer);
+    runtime.phasesTimer = null;
+    if (runtime.pendingPhases)
+      set({ phases: runtime.pendingPhases, phaseSteps: runtime.pendingPhases.map((_, i) => metricSeries.series(i).step.at(-1) ?? 0) });
+    runtime.pendingPhases = null;
   }
 
   function scheduleProgress(): void {
-    progressTimer ??= setTimeout(() => {
-      progressTimer = null;
+    runtime.progressTimer ??= setTimeout(() => {
+      runtime.progressTimer = null;
       syncProgress();
     }, PROGRESS_INTERVAL_MS);
   }
@@ -179,21 +195,21 @@ export const useLabUi = create<LabUiState>()((set, get) => {
         break;
       }
       case 'status':
-        if (event.status === 'paused' && stepWhenPaused) {
-          stepWhenPaused = false;
+        if (event.status === 'paused' && runtime.stepWhenPaused) {
+          runtime.stepWhenPaused = false;
           send({ type: 'step' });
         }
-        if (event.status === 'running') activeSince ??= performance.now();
-        else if (activeSince !== null) {
+        if (event.status === 'running') runtime.activeSince ??= performance.now();
+        else if (runtime.activeSince !== null) {
           syncProgress();
           flushPhases();
-          activeSince = null;
+          runtime.activeSince = null;
         }
         set({ status: event.status });
         break;
       case 'started':
         metricSeries.reset(event.runs);
-        activeSince = null;
+        runtime.activeSince = null;
         set({
           resolved: event.config,
           parameterCount: event.parameterCount,
@@ -220,8 +236,8 @@ export const useLabUi = create<LabUiState>()((set, get) => {
         metricSeries.append(event.batch);
         break;
       case 'phases':
-        pendingPhases = event.totals;
-        phasesTimer ??= setTimeout(flushPhases, PHASES_INTERVAL_MS);
+        runtime.pendingPhases = event.totals;
+        runtime.phasesTimer ??= setTimeout(flushPhases, PHASES_INTERVAL_MS);
         break;
       case 'run-end': {
         const { runs } = get();
@@ -284,12 +300,14 @@ export const useLabUi = create<LabUiState>()((set, get) => {
 
     // Idempotent: React's StrictMode runs effects twice in development.
     init() {
-      if (client) return;
-      const fromUrl = configFromHash(window.location.hash);
+      if (runtime.client) return;
+      // The race's config is the URL's only on the race's own page (router.ts).
+      const route = parseRoute(window.location.hash);
+      const fromUrl = route.page === 'race' ? configFromHash(route.query) : configFromHash('');
       set({ config: fromUrl.config, urlErrors: fromUrl.errors });
       if (fromUrl.errors.length > 0) message('warning', 'The link held an invalid experiment; the default experiment is shown instead.');
-      client = new LabClient();
-      client.subscribe(onEvent);
+      runtime.client = labWorker();
+      runtime.client.subscribe(onEvent);
       metricSeries.subscribe(() => {
         if (get().status === 'running' || get().status === 'paused') scheduleProgress();
       });
@@ -338,7 +356,7 @@ export const useLabUi = create<LabUiState>()((set, get) => {
       const { status } = get();
       if (status === 'paused') send({ type: 'step' });
       else if (status === 'idle' || status === 'done') {
-        stepWhenPaused = true;
+        runtime.stepWhenPaused = true;
         get().start({ paused: true });
       }
     },
@@ -351,6 +369,16 @@ export const useLabUi = create<LabUiState>()((set, get) => {
     setChart: (settings) => set((s) => ({ chart: { ...s.chart, ...settings } })),
     dismissMessage: (id) => set((s) => ({ messages: s.messages.filter((m) => m.id !== id) })),
     simulateDeviceLoss: () => send({ type: 'lose-device' }),
+    async analyseRun(run) {
+      const label = get().runs[run]?.label ?? `run ${run + 1}`;
+      try {
+        const bytes = await captureRunModel(run);
+        handOver({ bytes, from: `the race’s ${label} run` });
+        navigate('curvature', 'model=checkpoint');
+      } catch (e) {
+        message('error', `${label}’s model could not be handed over: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    },
     resultsDoc() {
       const { result, backend, restored } = get();
       if (result && backend) return labJson(result, backend.device);

@@ -1,7 +1,7 @@
 // Results as files the user keeps: the lab JSON (config, device, every run's history) and the CSV
 // of (run, step) rows, in the same formats as the CLI (src/engine/lab/report.ts).
 import { labCsv, type LabJson } from '../../engine/lab/report.ts';
-import type { ExperimentResult } from '../../engine/lab/runner.ts';
+import type { ExperimentResult } from '../../engine/lab/results.ts';
 
 /** A file-name-safe UTC timestamp: 2026-11-28T00-50-26Z (no colons, which Windows refuses). */
 export function fileTimestamp(date: Date): string {

@@ -1,7 +1,7 @@
 // One row of the results table per run, computed from the chart series (the evaluated points) so the
 // table is live during training and matches the charts exactly. Pure: no React, no DOM.
 import { firstOrderBaseline, type LabJson } from '../../engine/lab/report.ts';
-import type { RunHistory } from '../../engine/lab/runner.ts';
+import type { RunHistory } from '../../engine/lab/results.ts';
 import type { OptimizerId } from '../../engine/optim/schema.ts';
 import type { RunMeta, RunSeries } from '../charts/metric-series.ts';
 
@@ -34,7 +34,7 @@ export interface SummaryInput {
   errors: readonly (string | null)[];
 }
 
-/** The first evaluated point whose metric reaches the target (same rule as runner.ts reachTarget). */
+/** The first evaluated point whose metric reaches the target (same rule as engine/lab/results.ts reachTarget). */
 export function reachTargetInSeries(s: Readonly<RunSeries>, target: number): { steps: number; timeMs: number } | null {
   for (let i = 0; i < s.valStep.length; i++) {
     if (s.valMetric[i] >= target) return { steps: s.valStep[i], timeMs: s.valTimeMs[i] };

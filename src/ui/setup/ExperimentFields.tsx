@@ -1,5 +1,5 @@
 // The experiment's own settings: batch size, steps, seed, evaluation interval and the target.
-import { MAX_BATCH_SIZE, MAX_STEPS, type ExperimentConfig } from '../../engine/lab/runner.ts';
+import { MAX_BATCH_SIZE, MAX_STEPS, type ExperimentConfig } from '../../engine/lab/experiment-config.ts';
 import { presetConfig } from '../../engine/lab/presets.ts';
 import { isTaskId, TASKS } from '../../engine/lab/tasks.ts';
 import { FieldMessages, NumberInput, PlainNumberField } from './fields.tsx';

@@ -1,7 +1,7 @@
 // One run of the comparison: its optimizer, label, and every hyperparameter of the schema, with the
 // less common ones, the learning-rate schedule and gradient clipping in collapsible groups.
 import { useState, type ReactNode } from 'react';
-import type { ExperimentConfig } from '../../engine/lab/runner.ts';
+import type { ExperimentConfig } from '../../engine/lab/experiment-config.ts';
 import { groupSpec, isGroupId, OPTIMIZER_IDS, SCHEMA, type OptimizerId } from '../../engine/optim/schema.ts';
 import { MAX_LABEL_LENGTH } from './config-checks.ts';
 import { FieldMessages, ParamField } from './fields.tsx';

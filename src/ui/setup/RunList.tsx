@@ -1,7 +1,7 @@
 // The runs to compare: one editor per optimizer entry, and adding (any optimizer, repeats allowed),
 // duplicating and removing runs, up to MAX_RUNS.
 import { useState } from 'react';
-import { MAX_RUNS, type ExperimentConfig } from '../../engine/lab/runner.ts';
+import { MAX_RUNS, type ExperimentConfig } from '../../engine/lab/experiment-config.ts';
 import { OPTIMIZER_IDS, SCHEMA, type OptimizerId } from '../../engine/optim/schema.ts';
 import { FieldMessages } from './fields.tsx';
 import { OptimizerEditor } from './OptimizerEditor.tsx';

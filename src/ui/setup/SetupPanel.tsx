@@ -4,7 +4,7 @@
 // onChange receives every edit, valid or not: the caller keeps Start disabled while
 // isValidConfig(config) is false. disabled (during a run) makes every control read-only.
 import { useMemo } from 'react';
-import type { ExperimentConfig } from '../../engine/lab/runner.ts';
+import type { ExperimentConfig } from '../../engine/lab/experiment-config.ts';
 import { ExperimentFields } from './ExperimentFields.tsx';
 import { RunList } from './RunList.tsx';
 import { fieldDomId, messagesAt, messagePath, pathAncestors, validateSetup } from './setup-model.ts';

@@ -1,7 +1,7 @@
 // The task and its preset: a select of the runner's tasks, what the chosen task is (description,
 // model, parameter count, K-FAC setting with what it means for this model's weight sharing), and a
 // button that loads the task's preset when the experiment differs from it.
-import type { ExperimentConfig } from '../../engine/lab/runner.ts';
+import type { ExperimentConfig } from '../../engine/lab/experiment-config.ts';
 import { presetConfig } from '../../engine/lab/presets.ts';
 import { isTaskId, TASK_IDS, TASKS } from '../../engine/lab/tasks.ts';
 import { FieldMessages } from './fields.tsx';

@@ -1,7 +1,7 @@
 // The lab's checks of an experiment config: the engine's validateConfig plus the rules the browser
 // adds for run labels, which end up in chart legends and direct labels (plotly reads a subset of
 // HTML in text, so markup characters are refused rather than trusted to escaping downstream).
-import { validateConfig, type ConfigValidation } from '../../engine/lab/runner.ts';
+import { validateConfig, type ConfigValidation } from '../../engine/lab/experiment-config.ts';
 
 /** Longest run label, in UTF-16 code units (keeps legends readable and the URL short). */
 export const MAX_LABEL_LENGTH = 60;

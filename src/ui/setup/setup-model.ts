@@ -2,7 +2,7 @@
 // src/engine/lab/tasks/): the fields of each schema group
 // with their effective values and defaults, immutable edits of the config, and the mapping of
 // validation messages ("optimizers[1].hyper.lr: …") to the fields they name.
-import { MAX_RUNS, type ExperimentConfig, type OptimizerEntry } from '../../engine/lab/runner.ts';
+import { MAX_RUNS, type ExperimentConfig, type OptimizerEntry } from '../../engine/lab/experiment-config.ts';
 import { presetConfig } from '../../engine/lab/presets.ts';
 import { TASKS, type TaskId } from '../../engine/lab/tasks.ts';
 import { groupSpec, isGroupId, type NumericParam, type OptimizerId, type ParamSpec, type ParamValue } from '../../engine/optim/schema.ts';

@@ -4,7 +4,7 @@
 // src/engine/lab/tasks.ts gathers the definitions; nothing else keeps a table keyed by task id.
 import type { Backend } from '../../backend/backend.ts';
 import type { Variable } from '../../autograd/variable.ts';
-import type { LossTargets } from '../../curvature/factors.ts';
+import type { LossTargets } from '../../nn/losses.ts';
 import type { Module } from '../../nn/module.ts';
 import type { TaskId } from '../tasks.ts';
 

@@ -1,14 +1,15 @@
 // A model given layer by layer with explicit weights, for cross-checking K-FAC against other
-// implementations (the `npm run factors` command) and for the oracles of specs/KFAC.md §6.
+// implementations (the `factors` tool, src/engine/tools/case.ts) and for the oracles of specs/KFAC.md §6.
 // Every layer acts on each shared position of inputs [N, R, dIn]; in the reduce setting the model
 // output is the mean over R ([N, C]), in the expand setting it keeps R ([N, R, C]).
-import * as ops from '../autograd/ops.ts';
-import type { Variable } from '../autograd/variable.ts';
-import { Linear } from '../nn/linear.ts';
-import { Module, type LayerContext } from '../nn/module.ts';
-import type { LossSetting } from './factors.ts';
+import * as ops from '../../autograd/ops.ts';
+import type { Variable } from '../../autograd/variable.ts';
+import { Linear } from '../linear.ts';
+import { Module, type LayerContext } from '../module.ts';
 
 export type StackActivation = 'tanh' | 'relu';
+/** Whether the output keeps the shared positions (expand) or averages them (reduce); the loss setting of specs/KFAC.md §2. */
+export type StackSetting = 'expand' | 'reduce';
 
 export type StackLayerSpec =
   | {
@@ -22,7 +23,7 @@ export type StackLayerSpec =
 
 export interface LayerStackConfig {
   layers: readonly StackLayerSpec[];
-  setting: LossSetting;
+  setting: StackSetting;
 }
 
 export class LayerStack extends Module {

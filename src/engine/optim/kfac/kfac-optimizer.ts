@@ -2,7 +2,7 @@
 // option (`approx`) apart. Because the factors come from a forward pass with curvature capture,
 // a step takes the forward function and the loss rather than finished gradients:
 //
-//   const kfac = createOptimizer('kfac-reduce', { lr: 0.05 }) as KfacOptimizer;
+//   const kfac = createOptimizer('kfac-reduce', { lr: 0.05 });
 //   const { loss } = await kfac.trainStep({ params, forward: () => model.forward(x), loss: { spec, targets }, step });
 //
 // Per step: the forward pass (with capture and the factor backward passes every T_cov steps),
@@ -11,20 +11,20 @@
 // momentum and weight decay; parameters no layer claims take the fallback first-order optimizer.
 // The untimed step reads nothing back except on inversion steps (Cholesky status + one small
 // health vector) and on adaptive-damping steps (three scalars).
-import { grad } from '../autograd/backward.ts';
-import { noGrad, type Variable } from '../autograd/variable.ts';
-import type { Backend } from '../backend/backend.ts';
-import { computeLoss } from '../nn/losses.ts';
-import type { KfacLayerInfo } from '../nn/curvature-hook.ts';
-import { clipGradNorm } from '../optim/clipping.ts';
-import type { NamedParameter, Optimizer } from '../optim/optimizer.ts';
-import { defaults, type HyperValues } from '../optim/schema.ts';
-import { CONSTANT_SCHEDULE, learningRateAt, type ScheduleSettings } from '../optim/schedules.ts';
-import { Adam } from '../optim/adam.ts';
-import { SGD } from '../optim/sgd.ts';
-import { collectScope, keep, scope, type Tensor } from '../tensor.ts';
-import { adaptDamping, DEFAULT_ADAPTIVE_DAMPING, piDamping, piShifts, reductionRatio, type AdaptiveDampingSettings } from './damping.ts';
-import { kfacForward, type KfacApprox, type LayerFactors, type LossSetting, type LossTargets } from './factors.ts';
+import { grad } from '../../autograd/backward.ts';
+import { noGrad, type Variable } from '../../autograd/variable.ts';
+import { computeLoss, type LossTargets } from '../../nn/losses.ts';
+import type { NamedParameter } from '../../nn/module.ts';
+import { keep, scope, TensorArena, type Tensor } from '../../tensor.ts';
+import {
+  adaptDamping,
+  DEFAULT_ADAPTIVE_DAMPING,
+  piDamping,
+  piShifts,
+  reductionRatio,
+  type AdaptiveDampingSettings,
+} from '../../curvature/damping.ts';
+import { kfacForward, type KfacApprox, type LayerFactors } from '../../curvature/factors.ts';
 import {
   addScaledMask,
   batchTraces,
@@ -36,7 +36,7 @@ import {
   unpad,
   type BatchInverseReport,
   type EigenPair,
-} from './inverses.ts';
+} from '../../curvature/inverses.ts';
 import {
   choleskyPrecondition,
   eigenPrecondition,
@@ -45,150 +45,35 @@ import {
   klClipScale,
   kroneckerQuadratic,
   splitUpdate,
-} from './preconditioner.ts';
-
-/** The schema's K-FAC hyperparameters (identical for kfac-expand and kfac-reduce). */
-export type KfacSettings = HyperValues<'kfac-expand'>;
-export type InverseMethod = KfacSettings['inverseMethod'];
-
-export interface KfacOptions {
-  approx: KfacApprox;
-  schedule?: ScheduleSettings;
-  /** Optimizer for the parameters no K-FAC layer covers; default: the settings' `fallback` at `fallbackLr`. */
-  fallback?: Optimizer;
-  /** Global gradient-norm clipping of the raw gradients before preconditioning (the schema's clip.maxNorm); 0 = off. */
-  clipMaxNorm?: number;
-  /** Measure per-phase times (each phase ends with a device sync). Can be switched later via `timing`. */
-  timing?: boolean;
-  /** Seeds the Monte Carlo labels (a different stream each step). */
-  seed?: number;
-  /** Force the loss setting of every layer instead of inferring it (factors.ts). */
-  setting?: LossSetting;
-  /** Cholesky retries with 10× more jitter each (default 4), the first at `choleskyJitter` × mean diagonal (default 1e-4). */
-  choleskyRetries?: number;
-  choleskyJitter?: number;
-  /** Levenberg–Marquardt details when `adaptiveDamping` is on. */
-  adaptiveDampingRule?: Partial<AdaptiveDampingSettings>;
-}
-
-export interface KfacStepArgs {
-  /** Trainable parameters; those of K-FAC layers get the K-FAC update, the rest the fallback optimizer. */
-  params: readonly NamedParameter[];
-  /** The model's forward pass on the batch (called once per step). */
-  forward: () => Variable;
-  loss: LossTargets;
-  /** 0-based step index (schedules). */
-  step: number;
-}
-
-export const KFAC_PHASES = ['forward', 'backward', 'factors', 'inverses', 'precondition', 'update'] as const;
-export type KfacPhase = (typeof KFAC_PHASES)[number];
-/** Milliseconds per phase; 'factors' covers the extra backward passes and the factor updates. */
-export type PhaseTimes = Record<KfacPhase, number>;
-
-export interface KfacStepResult {
-  /** The batch loss before the update ([]); untracked, the caller disposes it. */
-  loss: Tensor;
-  /** This step's phase times when timing is on. */
-  phaseMs?: PhaseTimes;
-}
-
-export type KfacEvent =
-  | {
-      kind: 'cholesky-retry';
-      step: number;
-      layer: string;
-      factor: FactorKind;
-      /** Retries used (retries + 1 when it never succeeded). */
-      attempts: number;
-      /** Absolute diagonal jitter of the last attempt. */
-      jitter: number;
-      succeeded: boolean;
-      message: string;
-    }
-  | { kind: 'damping'; step: number; previous: number; damping: number; rho: number | null; message: string };
-
-type FactorKind = 'A' | 'G' | 'bias G';
-
-const FACTOR_NAMES: Record<FactorKind, string> = {
-  A: 'input factor A',
-  G: 'gradient factor G',
-  'bias G': 'bias block G (separate bias)',
-};
-
-/** Non-finite factors, inverses or updates, or a Cholesky that jitter could not rescue: the run cannot go on. */
-export class KfacNumericalError extends Error {
-  constructor(
-    /** The layer path ("blocks.0.attn.q"). */
-    readonly layer: string,
-    /** What went wrong, e.g. "input factor A", "inverse of gradient factor G", "update". */
-    readonly quantity: string,
-    readonly step: number,
-    detail: string,
-  ) {
-    super(`K-FAC, step ${step}: ${quantity} of layer "${layer}" ${detail}`);
-    this.name = 'KfacNumericalError';
-  }
-}
-
-type LayerInverse = { kind: 'cholesky'; A: Tensor; G: Tensor; biasG: Tensor | null } | { kind: 'eigen'; A: EigenPair; G: EigenPair };
-
-interface LayerState {
-  info: KfacLayerInfo;
-  /** The bias is the last column of V and A (§2); false for a separate bias or none. */
-  folded: boolean;
-  /** Running averages (§4 step 1). */
-  A: Tensor;
-  G: Tensor;
-  inverse: LayerInverse | null;
-}
-
-/** One K-FAC layer's gradients for this step. */
-interface LayerGrads {
-  state: LayerState;
-  name: string;
-  weightGrad: Tensor;
-  biasGrad: Tensor | null;
-}
-
-/** Tensors of one step that span awaits: collected per phase, disposed together at the end. */
-class StepArena {
-  private readonly tensors = new Set<Tensor>();
-
-  run<T>(fn: () => T): T {
-    const { result, created } = collectScope(fn);
-    for (const t of created) this.tensors.add(t);
-    return result;
-  }
-
-  /** Hand a tensor to the caller (it will not be disposed with the arena). */
-  release<T extends Tensor>(t: T): T {
-    this.tensors.delete(t);
-    return t;
-  }
-
-  dispose(): void {
-    for (const t of this.tensors) t.dispose();
-    this.tensors.clear();
-  }
-}
+} from '../../curvature/preconditioner.ts';
+import { clipGradNorm } from '../clipping.ts';
+import type { GradientOptimizer, Optimizer, OptimizerCurvature, TrainStepArgs } from '../optimizer.ts';
+import { defaults } from '../schema.ts';
+import { CONSTANT_SCHEDULE, learningRateAt, type ScheduleSettings } from '../schedules.ts';
+import { PhaseTimer } from '../train-step.ts';
+import { createFallbackOptimizer } from './fallback.ts';
+import { checkHostState, isHostTensor, readToHost, toDevice, type OptimizerHostState } from '../host-state.ts';
+import {
+  FACTOR_NAMES,
+  KFAC_PHASES,
+  KfacNumericalError,
+  type FactorLabel,
+  type GradientAssignment,
+  type KfacEvent,
+  type KfacOptions,
+  type KfacSettings,
+  type KfacStepResult,
+  type LayerGrads,
+  type LayerInverse,
+  type LayerState,
+  type LayerStep,
+  type PhaseTimes,
+  type RunningFactors,
+  type UpdateHealth,
+} from './types.ts';
 
 function zeroTimes(): PhaseTimes {
   return { forward: 0, backward: 0, factors: 0, inverses: 0, precondition: 0, update: 0 };
-}
-
-class PhaseTimer {
-  readonly times = zeroTimes();
-  private last = performance.now();
-
-  constructor(private readonly backend: Backend) {}
-
-  async lap(phase: KfacPhase): Promise<void> {
-    await this.backend.sync();
-    const now = performance.now();
-    this.times[phase] += now - this.last;
-    this.last = now;
-  }
 }
 
 export class KfacOptimizer implements Optimizer {
@@ -204,17 +89,21 @@ export class KfacOptimizer implements Optimizer {
   timing: boolean;
 
   private readonly schedule: ScheduleSettings;
-  private readonly fallback: Optimizer;
+  private readonly fallback: GradientOptimizer;
   private readonly options: KfacOptions;
   private readonly layers = new Map<string, LayerState>();
   private readonly velocities = new Map<Variable, Tensor>();
   /** Σ_steps |Σ Δ ⊙ V| per layer since the last check: non-finite once any update was (read on inversion steps). */
-  private health: { names: string[]; sums: Tensor; since: number } | null = null;
+  private health: UpdateHealth | null = null;
   private workspace: InverseWorkspace | null = null;
   private lambda: number;
   private updates = 0;
   private lastLr = Number.NaN;
   private readonly adaptiveRule: AdaptiveDampingSettings;
+  /** Running factors from importState, by layer name, waiting for their layer's first capture on this device. */
+  private readonly carriedFactors = new Map<string, RunningFactors>();
+  /** importState: the layers are known again only after a factor step, so the next step is one. */
+  private refitFactors = false;
 
   constructor(settings: Partial<KfacSettings>, options: KfacOptions) {
     this.settings = { ...defaults('kfac-expand'), ...settings };
@@ -225,7 +114,7 @@ export class KfacOptimizer implements Optimizer {
     this.timing = options.timing ?? false;
     this.lambda = this.settings.damping;
     this.adaptiveRule = { ...DEFAULT_ADAPTIVE_DAMPING, ...options.adaptiveDampingRule };
-    this.fallback = options.fallback ?? defaultFallback(this.settings, this.schedule);
+    this.fallback = options.fallback ?? createFallbackOptimizer(this.settings, this.schedule);
   }
 
   /** The current damping λ (changes only with adaptive damping). */
@@ -248,8 +137,13 @@ export class KfacOptimizer implements Optimizer {
     return [...this.layers.keys()];
   }
 
+  /** The contract's curvature capability: the optimizer itself (its layerNames, factorsOf, approx, damping). */
+  get curvature(): OptimizerCurvature {
+    return this;
+  }
+
   /** The running-average factors of a layer (owned by the optimizer; do not dispose). */
-  factorsOf(layer: string): { A: Tensor; G: Tensor; folded: boolean } | undefined {
+  factorsOf(layer: string): RunningFactors | undefined {
     const s = this.layers.get(layer);
     return s && { A: s.A, G: s.G, folded: s.folded };
   }
@@ -264,23 +158,17 @@ export class KfacOptimizer implements Optimizer {
     this.timedSteps = 0;
   }
 
-  /** The first-order Optimizer contract cannot feed K-FAC (no forward pass): use trainStep. */
-  step(): void {
-    throw new Error(
-      `${this.name}: K-FAC needs the forward pass to build its factors; call trainStep({ params, forward, loss, step }) instead of step()`,
-    );
-  }
-
   /** One K-FAC training step (see the file comment). */
-  async trainStep({ params, forward, loss, step }: KfacStepArgs): Promise<KfacStepResult> {
+  async trainStep({ params, forward, loss, step }: TrainStepArgs): Promise<KfacStepResult> {
     if (params.length === 0) throw new Error(`${this.name}.trainStep: no parameters`);
     const be = params[0].variable.backend;
     const s = this.settings;
     const lr = learningRateAt(s.lr, this.schedule, step);
     this.lastLr = lr;
-    const factorStep = this.updates % s.tCov === 0;
-    const timer = this.timing ? new PhaseTimer(be) : null;
-    const arena = new StepArena();
+    const factorStep = this.updates % s.tCov === 0 || this.carriedFactors.size > 0 || this.refitFactors;
+    this.refitFactors = false;
+    const timer = this.timing ? new PhaseTimer(be, zeroTimes()) : null;
+    const arena = new TensorArena();
     try {
       const variables = params.map((p) => p.variable);
       const pass = arena.run(() => {
@@ -358,13 +246,19 @@ export class KfacOptimizer implements Optimizer {
         const state = this.layers.get(f.name);
         const folded = f.bias === 'folded' && f.layer.bias !== null;
         if (!state) {
-          this.layers.set(f.name, {
-            info: f.layer,
-            folded,
-            A: keep(be.binaryScalar('mul', f.A, 1)),
-            G: keep(be.binaryScalar('mul', f.G, 1)),
-            inverse: null,
-          });
+          // Factors carried over from another device (importState) continue their running average.
+          const carried = this.carriedFactors.get(f.name);
+          this.carriedFactors.delete(f.name);
+          const fits = carried && carried.folded === folded && carried.A.shape[0] === f.A.shape[0] && carried.G.shape[0] === f.G.shape[0];
+          const start = (old: Tensor | undefined, batch: Tensor) =>
+            keep(
+              fits && old
+                ? be.binary('add', be.binaryScalar('mul', old, decay), be.binaryScalar('mul', batch, 1 - decay))
+                : be.binaryScalar('mul', batch, 1),
+            );
+          this.layers.set(f.name, { info: f.layer, folded, A: start(carried?.A, f.A), G: start(carried?.G, f.G), inverse: null });
+          carried?.A.dispose();
+          carried?.G.dispose();
           continue;
         }
         if (state.folded !== folded || state.A.shape[0] !== f.A.shape[0] || state.G.shape[0] !== f.G.shape[0]) {
@@ -398,7 +292,7 @@ export class KfacOptimizer implements Optimizer {
     const health = this.takeHealth();
     // Stack order: A of every layer, G of every layer, then (cholesky) G again for separate biases.
     const separate = this.settings.inverseMethod === 'cholesky' ? layers.filter((l) => l.info.bias && !l.folded) : [];
-    const labels: { layer: string; factor: FactorKind }[] = [
+    const labels: FactorLabel[] = [
       ...layers.map((l) => ({ layer: l.info.name, factor: 'A' as const })),
       ...layers.map((l) => ({ layer: l.info.name, factor: 'G' as const })),
       ...separate.map((l) => ({ layer: l.info.name, factor: 'bias G' as const })),
@@ -416,8 +310,8 @@ export class KfacOptimizer implements Optimizer {
     ws: InverseWorkspace,
     layers: LayerState[],
     matrices: Tensor[],
-    labels: { layer: string; factor: FactorKind }[],
-    health: { names: string[]; sums: Tensor; since: number } | null,
+    labels: FactorLabel[],
+    health: UpdateHealth | null,
     step: number,
   ): Promise<void> {
     const be = ws.backend;
@@ -477,8 +371,8 @@ export class KfacOptimizer implements Optimizer {
     ws: InverseWorkspace,
     layers: LayerState[],
     matrices: Tensor[],
-    labels: { layer: string; factor: FactorKind }[],
-    health: { names: string[]; sums: Tensor; since: number } | null,
+    labels: FactorLabel[],
+    health: UpdateHealth | null,
     step: number,
   ): Promise<void> {
     const be = ws.backend;
@@ -509,7 +403,7 @@ export class KfacOptimizer implements Optimizer {
     layer.inverse = inverse;
   }
 
-  private recordRetries(report: BatchInverseReport, labels: { layer: string; factor: FactorKind }[], step: number): void {
+  private recordRetries(report: BatchInverseReport, labels: FactorLabel[], step: number): void {
     for (const r of report.retries) {
       const { layer, factor } = labels[r.index];
       const what = `${FACTOR_NAMES[factor]} of layer "${layer}"`;
@@ -528,7 +422,7 @@ export class KfacOptimizer implements Optimizer {
     }
   }
 
-  private checkReport(report: BatchInverseReport, labels: { layer: string; factor: FactorKind }[], step: number, output: string): void {
+  private checkReport(report: BatchInverseReport, labels: FactorLabel[], step: number, output: string): void {
     const first = (indices: number[]) => labels[indices[0]];
     if (report.nonFiniteInput.length > 0) {
       const { layer, factor } = first(report.nonFiniteInput);
@@ -563,13 +457,13 @@ export class KfacOptimizer implements Optimizer {
 
   // ---- update health -----------------------------------------------------------------------------
 
-  private takeHealth(): { names: string[]; sums: Tensor; since: number } | null {
+  private takeHealth(): UpdateHealth | null {
     const h = this.health;
     this.health = null;
     return h;
   }
 
-  private checkUpdateHealth(health: { names: string[]; since: number } | null, sums: readonly number[], step: number): void {
+  private checkUpdateHealth(health: Omit<UpdateHealth, 'sums'> | null, sums: readonly number[], step: number): void {
     if (!health) return;
     const bad = health.names.findIndex((_, i) => !Number.isFinite(sums[i]));
     if (bad >= 0) {
@@ -604,10 +498,7 @@ export class KfacOptimizer implements Optimizer {
   // ---- preconditioning and update ----------------------------------------------------------------
 
   /** Split the step's gradients between K-FAC layers and the fallback optimizer. */
-  private assignGradients(
-    params: readonly NamedParameter[],
-    grads: readonly Tensor[],
-  ): { layerGrads: LayerGrads[]; otherParams: NamedParameter[]; otherGrads: Tensor[] } {
+  private assignGradients(params: readonly NamedParameter[], grads: readonly Tensor[]): GradientAssignment {
     const index = new Map(params.map((p, i) => [p.variable, i]));
     const covered = new Set<Variable>();
     const layerGrads: LayerGrads[] = [];
@@ -637,7 +528,7 @@ export class KfacOptimizer implements Optimizer {
    * Δ per layer (§4 steps 3-4): the preconditioned gradient, scaled by the KL-clipping factor ν.
    * Also folds |Σ Δ ⊙ V| into the update-health accumulator.
    */
-  private precondition(layerGrads: readonly LayerGrads[], lr: number, step: number): { matrix: Tensor; bias: Tensor | null }[] {
+  private precondition(layerGrads: readonly LayerGrads[], lr: number, step: number): LayerStep[] {
     if (layerGrads.length === 0) return [];
     const be = layerGrads[0].weightGrad.backend;
     const lambda = this.lambda;
@@ -685,11 +576,7 @@ export class KfacOptimizer implements Optimizer {
    * Δ to SGD the same way). Returns each layer's parameter change δ in matrix form for the
    * quadratic model.
    */
-  private applyUpdates(
-    layerGrads: readonly LayerGrads[],
-    deltas: readonly { matrix: Tensor; bias: Tensor | null }[],
-    lr: number,
-  ): { matrix: Tensor; bias: Tensor | null }[] {
+  private applyUpdates(layerGrads: readonly LayerGrads[], deltas: readonly LayerStep[], lr: number): LayerStep[] {
     const { momentum, weightDecay } = this.settings;
     return layerGrads.map(({ state }, i) => {
       const be = deltas[i].matrix.backend;
@@ -719,7 +606,7 @@ export class KfacOptimizer implements Optimizer {
   }
 
   /** M(δ) − M(0) = gᵀδ + ½ δᵀ (G ⊗ A) δ summed over the K-FAC layers, with the undamped running factors ([1]). */
-  private predictedChange(layerGrads: readonly LayerGrads[], steps: readonly { matrix: Tensor; bias: Tensor | null }[]): Tensor | null {
+  private predictedChange(layerGrads: readonly LayerGrads[], steps: readonly LayerStep[]): Tensor | null {
     if (layerGrads.length === 0) return null;
     const be = steps[0].matrix.backend;
     const terms = layerGrads.map(({ state, weightGrad, biasGrad }, i) => {
@@ -738,7 +625,7 @@ export class KfacOptimizer implements Optimizer {
 
   /** The Levenberg–Marquardt step (§4): one extra loss evaluation at the new parameters and one read of three scalars. */
   private async adaptDamping(
-    arena: StepArena,
+    arena: TensorArena,
     lossBefore: Tensor,
     predicted: Tensor,
     forward: () => Variable,
@@ -768,7 +655,56 @@ export class KfacOptimizer implements Optimizer {
     }
   }
 
+  // ---- host copy (moving a run to another device) -----------------------------------------------
+
+  /**
+   * The state a later step depends on: steps taken, damping λ, momentum velocities, the running
+   * factors A and G of every layer and the fallback optimizer's state. Not carried: the inverses
+   * (recomputed at the first step after import) and the update-health accumulator.
+   */
+  async exportState(params: readonly NamedParameter[]): Promise<OptimizerHostState> {
+    const named = params.filter((p) => this.velocities.has(p.variable));
+    const layers = [...this.layers.values()];
+    const host = await readToHost([...named.map((p) => this.velocities.get(p.variable)!), ...layers.flatMap((l) => [l.A, l.G])]);
+    const out: OptimizerHostState = {
+      optimizer: this.name,
+      params: Object.fromEntries(named.map((p, i) => [p.name, { velocity: host[i] }])),
+      counters: { updates: this.updates, damping: this.lambda },
+      factors: Object.fromEntries(
+        layers.map((l, i) => [l.info.name, { A: host[named.length + 2 * i], G: host[named.length + 2 * i + 1], folded: l.folded }]),
+      ),
+      fallback: await this.fallback.exportState(params),
+    };
+    return out;
+  }
+
+  importState(params: readonly NamedParameter[], exported: OptimizerHostState): void {
+    checkHostState(this.name, exported);
+    if (params.length === 0) throw new Error(`${this.name}.importState: no parameters`);
+    const be = params[0].variable.backend;
+    this.releaseState();
+    this.updates = exported.counters.updates ?? 0;
+    this.lambda = exported.counters.damping ?? this.settings.damping;
+    for (const { name, variable } of params) {
+      const velocity = exported.params[name]?.velocity;
+      if (velocity !== undefined && isHostTensor(velocity)) this.velocities.set(variable, toDevice(be, velocity));
+    }
+    for (const [name, f] of Object.entries(exported.factors ?? {})) {
+      this.carriedFactors.set(name, { A: toDevice(be, f.A), G: toDevice(be, f.G), folded: f.folded });
+    }
+    this.refitFactors = true;
+    if (exported.fallback) this.fallback.importState(params, exported.fallback);
+  }
+
   dispose(): void {
+    this.releaseState();
+    this.fallback.dispose();
+  }
+
+  /** Release every tensor of the optimizer's state (the optimizer stays usable). */
+  private releaseState(): void {
+    for (const f of this.carriedFactors.values()) [f.A, f.G].forEach((t) => t.dispose());
+    this.carriedFactors.clear();
     for (const s of this.layers.values()) {
       s.A.dispose();
       s.G.dispose();
@@ -781,17 +717,7 @@ export class KfacOptimizer implements Optimizer {
     this.health = null;
     this.workspace?.dispose();
     this.workspace = null;
-    this.fallback.dispose();
   }
-}
-
-export function isKfacOptimizer(optimizer: Optimizer): optimizer is KfacOptimizer {
-  return optimizer instanceof KfacOptimizer;
-}
-
-function defaultFallback(settings: KfacSettings, schedule: ScheduleSettings): Optimizer {
-  if (settings.fallback === 'sgd') return new SGD({ ...defaults('sgd'), lr: settings.fallbackLr }, schedule);
-  return new Adam({ ...defaults('adam'), lr: settings.fallbackLr }, schedule);
 }
 
 function disposeInverse(inverse: LayerInverse | null): void {

@@ -1,0 +1,360 @@
+// The experiment: one task, several optimizers, a fair race. Every run starts from the same
+// initial weights (one seed) and sees the same batches (its own BatchSampler, same size/batchSize/
+// seed, so order(epoch) is identical); the runs' steps are interleaved on one backend (step 0 of
+// every run, then step 1, ...) so that wall-clock comparisons see the same machine state; each run's
+// clock counts only its own steps (evaluation and host copies are not timed). A run that diverges
+// (non-finite loss) or whose optimizer throws (e.g. KfacNumericalError) stops with a message; the
+// others go on. Every optimizer takes the same step (optim/optimizer.ts: trainStep).
+//
+// With `hostCopyInterval` k, every k steps each run's parameters and optimizer state are copied to
+// the host (host-copy.ts); `resumePoints()` turns them into the starting points of a new experiment
+// on another backend (`RunOptions.resume`), which continues every interrupted run from its copy.
+//
+//   const result = await runExperiment(backend, presetConfig('mlp-spirals'), { onMetrics: (points) => plot(points) });
+import type { Backend } from '../backend/backend.ts';
+import type { Tensor } from '../tensor.ts';
+import type { Module, NamedParameter } from '../nn/module.ts';
+import { createOptimizer } from '../optim/factory.ts';
+import type { Optimizer } from '../optim/optimizer.ts';
+import { BatchSampler } from '../data/sampler.ts';
+import { discoverCurvatureLayers } from '../nn/layer-discovery.ts';
+import type { ExperimentController } from './controller.ts';
+import {
+  ExperimentConfigError,
+  validateConfigOrThrow,
+  type ExperimentConfig,
+  type ResolvedConfig,
+  type ResolvedOptimizer,
+} from './experiment-config.ts';
+import { captureRun, restoreRun, type ResumePoint, type RunHostCopy } from './host-copy.ts';
+import type { ExperimentResult, MetricPoint, RunResult } from './results.ts';
+import { loadTask, TASKS, type PlacedTask, type TaskDefinition, type TrainBatch } from './tasks.ts';
+
+export interface RunOptions {
+  /** Called after every interleaved step with the points of the runs that took it. */
+  onMetrics?: (points: MetricPoint[]) => void;
+  /** Called once per run when it finishes, stops or fails. */
+  onRunEnd?: (run: number, result: RunResult) => void;
+  controller?: ExperimentController;
+  signal?: AbortSignal;
+  /** Measure per-phase times (a device sync per phase, for every run alike). Default true. */
+  phaseTiming?: boolean;
+  /** Keep each step's batch indices in the results (for fairness checks). */
+  recordBatchIndices?: boolean;
+  /** End each run as soon as it reaches the target (tuning sweeps and the reproduction benchmark need nothing after it). */
+  stopAtTarget?: boolean;
+  /** Copy each run's parameters and optimizer state to the host every this many steps (0 or absent: never). */
+  hostCopyInterval?: number;
+  /** Start from these points (one per run, from `resumePoints()` of an interrupted experiment of the same config). */
+  resume?: readonly ResumePoint[];
+}
+
+interface RunState {
+  readonly index: number;
+  readonly entry: ResolvedOptimizer;
+  readonly model: Module;
+  readonly params: NamedParameter[];
+  readonly optimizer: Optimizer;
+  readonly sampler: BatchSampler;
+  readonly result: RunResult;
+  /** The first step this run takes (0, or the step of the host copy it resumed from). */
+  firstStep: number;
+  elapsedMs: number;
+  done: boolean;
+  /** The latest host copy (null before the first). */
+  copy: RunHostCopy | null;
+}
+
+/** Host copies taken so far and their total time (ms), for the cost the lab states. */
+export interface HostCopyStats {
+  copies: number;
+  totalMs: number;
+}
+
+/** A prepared experiment: data placed, models and optimizers built. run() once, then dispose(). */
+export class Experiment {
+  private started = false;
+  private disposed = false;
+  private readonly copyStats: HostCopyStats = { copies: 0, totalMs: 0 };
+
+  private constructor(
+    readonly backend: Backend,
+    readonly config: ResolvedConfig,
+    private readonly placed: PlacedTask,
+    private readonly states: RunState[],
+    readonly parameterCount: number,
+    private readonly options: RunOptions,
+  ) {}
+
+  /** Validate the config (throws ExperimentConfigError), load the task and build every run. */
+  static async create(backend: Backend, input: ExperimentConfig | unknown, options: RunOptions = {}): Promise<Experiment> {
+    const config = validateConfigOrThrow(input);
+    const interval = options.hostCopyInterval ?? 0;
+    if (!(Number.isInteger(interval) && interval >= 0)) throw new Error(`hostCopyInterval: expected a whole number ≥ 0, got ${interval}`);
+    if (options.resume && options.resume.length !== config.optimizers.length) {
+      throw new Error(`resume: ${options.resume.length} resume points for ${config.optimizers.length} runs`);
+    }
+    const task = await loadTask(config.task);
+    const batchSize = task.fullBatch ? 1 : config.batchSize;
+    if (batchSize > task.trainSize) {
+      throw new ExperimentConfigError([`batchSize: ${batchSize} exceeds the ${task.trainSize} training examples of ${config.task}`]);
+    }
+    const placed = task.place(backend);
+    const states: RunState[] = [];
+    try {
+      config.optimizers.forEach((entry, index) => {
+        const model = placed.buildModel(config.seed);
+        const optimizer = createOptimizer(entry.id, entry.hyper, { schedule: entry.schedule, clip: entry.clip });
+        optimizer.timing = options.phaseTiming ?? true;
+        const params = model.parameters();
+        const point = options.resume?.[index];
+        // Built before the restore, so a failing restore still disposes what it made.
+        const state: RunState = {
+          index,
+          entry,
+          model,
+          params,
+          optimizer,
+          sampler: new BatchSampler({ size: task.trainSize, batchSize, seed: config.seed, dropLast: true }),
+          elapsedMs: 0,
+          done: false,
+          copy: null,
+          firstStep: 0,
+          result: point?.result ?? {
+            optimizer: entry.id,
+            label: entry.label,
+            hyper: entry.hyper,
+            history: { step: [], trainLoss: [], valMetric: [], timeMs: [] },
+            stepsToTarget: null,
+            timeToTargetMs: null,
+            phaseMs: {},
+            stepsCompleted: 0,
+            batchIndices: options.recordBatchIndices ? [] : undefined,
+          },
+        };
+        states.push(state);
+        if (!point) return;
+        if (point.kind === 'finished') {
+          state.done = true;
+          return;
+        }
+        if (point.copy) {
+          restoreRun(params, optimizer, point.copy);
+          state.copy = point.copy;
+          state.elapsedMs = point.copy.elapsedMs;
+        }
+        state.firstStep = point.copy?.step ?? 0;
+      });
+    } catch (e) {
+      for (const s of states) {
+        s.optimizer.dispose();
+        s.model.dispose();
+      }
+      placed.dispose();
+      throw e;
+    }
+    return new Experiment(backend, config, placed, states, states[0].model.parameterCount(), options);
+  }
+
+  /** The runs' models (same initial weights) in config order. */
+  get models(): readonly Module[] {
+    return this.states.map((s) => s.model);
+  }
+
+  /** The runs' optimizers in config order, for reading only (the lab's curvature panel reads K-FAC factors). */
+  get optimizers(): readonly Optimizer[] {
+    return this.states.map((s) => s.optimizer);
+  }
+
+  get task(): TaskDefinition {
+    return TASKS[this.config.task];
+  }
+
+  /**
+   * The K-FAC layer paths of the task's model in the order the K-FAC optimizer meets them, from one
+   * forward pass on two examples of a throwaway model (same seed) on this backend.
+   */
+  curvatureLayerNames(): string[] {
+    const model = this.placed.buildModel(this.config.seed);
+    const trainSize = this.states[0].sampler.size;
+    const batch = this.placed.batch(
+      model,
+      Int32Array.from({ length: Math.min(2, trainSize) }, (_, i) => i),
+    );
+    try {
+      return discoverCurvatureLayers(batch.forward);
+    } finally {
+      batch.dispose();
+      model.dispose();
+    }
+  }
+
+  /** Host copies taken so far and their total time. */
+  get hostCopyStats(): Readonly<HostCopyStats> {
+    return { ...this.copyStats };
+  }
+
+  /**
+   * Where each run would continue on another backend: a run that `interrupted` says was cut short
+   * resumes from its latest host copy (or from the start when none was taken: the same seed gives
+   * the same initial weights); any other run keeps its result as it is.
+   */
+  resumePoints(interrupted: (run: number, result: RunResult) => boolean): ResumePoint[] {
+    return this.states.map((s) =>
+      interrupted(s.index, s.result) ? { kind: 'resume', copy: s.copy, result: s.result } : { kind: 'finished', result: s.result },
+    );
+  }
+
+  async run(): Promise<ExperimentResult> {
+    if (this.started) throw new Error('Experiment.run: an experiment runs once; create a new one');
+    this.started = true;
+    const { controller, signal, onMetrics } = this.options;
+    const halted = () => (controller?.stopped ?? false) || (signal?.aborted ?? false);
+    let stopped = false;
+    for (const state of this.states) if (!state.done) rewindResult(state);
+    const live = this.states.filter((s) => !s.done);
+    const first = live.length > 0 ? Math.min(...live.map((s) => s.firstStep)) : this.config.steps;
+    for (let t = first; t < this.config.steps; t++) {
+      await controller?.waitWhilePaused();
+      if (halted()) {
+        stopped = true;
+        break;
+      }
+      const points: MetricPoint[] = [];
+      for (const state of this.states) {
+        if (state.done || t < state.firstStep) continue;
+        const point = await this.step(state, t);
+        if (point) points.push(point);
+      }
+      if (points.length > 0) onMetrics?.(points);
+      if (this.states.every((s) => s.done)) break;
+    }
+    for (const state of this.states) this.finish(state);
+    return { config: this.config, parameterCount: this.parameterCount, runs: this.states.map((s) => s.result), stopped };
+  }
+
+  /** Release the models, optimizers and placed data (again: a no-op). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const s of this.states) {
+      s.optimizer.dispose();
+      s.model.dispose();
+    }
+    this.placed.dispose();
+  }
+
+  /** One step of one run; null when the run failed (it is then marked done with its error). */
+  private async step(state: RunState, t: number): Promise<MetricPoint | null> {
+    const { indices } = state.sampler.batchAtStep(t);
+    state.result.batchIndices?.push(indices);
+    let batch: TrainBatch | null = null;
+    let lossTensor: Tensor | null = null;
+    let loss: number;
+    let phaseMs: Record<string, number> | undefined;
+    const start = performance.now();
+    try {
+      batch = this.placed.batch(state.model, indices);
+      const out = await state.optimizer.trainStep({ params: state.params, forward: batch.forward, loss: batch.loss, step: t });
+      lossTensor = out.loss;
+      phaseMs = out.phaseMs ? { ...out.phaseMs } : undefined;
+      loss = (await lossTensor.read())[0];
+    } catch (e) {
+      const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      this.fail(state, `step ${t + 1}: ${error}; run stopped`);
+      return null;
+    } finally {
+      lossTensor?.dispose();
+      batch?.dispose();
+    }
+    state.elapsedMs += performance.now() - start;
+    if (!Number.isFinite(loss)) {
+      this.fail(state, `step ${t + 1}: training loss is ${loss} (diverged); run stopped`);
+      return null;
+    }
+
+    const steps = t + 1;
+    const r = state.result;
+    if (phaseMs) for (const [phase, ms] of Object.entries(phaseMs)) r.phaseMs[phase] = (r.phaseMs[phase] ?? 0) + ms;
+    let valMetric: number | undefined;
+    if (steps % this.config.evalInterval === 0 || steps === this.config.steps) {
+      try {
+        valMetric = await this.placed.evaluate(state.model);
+      } catch (e) {
+        this.fail(state, `step ${steps}: evaluation failed: ${e instanceof Error ? e.message : String(e)}`);
+        return null;
+      }
+    }
+    r.history.step.push(steps);
+    r.history.trainLoss.push(loss);
+    r.history.valMetric.push(valMetric ?? null);
+    r.history.timeMs.push(state.elapsedMs);
+    r.stepsCompleted = steps;
+    const target = this.config.target;
+    if (target && valMetric !== undefined && r.stepsToTarget === null && valMetric >= target.value) {
+      r.stepsToTarget = steps;
+      r.timeToTargetMs = state.elapsedMs;
+      if (this.options.stopAtTarget) this.finish(state);
+    }
+    if (steps === this.config.steps) this.finish(state);
+    else if (!state.done && this.copyDue(steps)) await this.hostCopy(state, steps);
+    return { run: state.index, step: steps, trainLoss: loss, valMetric, elapsedMs: state.elapsedMs, phaseMs };
+  }
+
+  private copyDue(steps: number): boolean {
+    const k = this.options.hostCopyInterval ?? 0;
+    return k > 0 && steps % k === 0;
+  }
+
+  /** Copy the run to the host (untimed: not part of the run's clock). A failed copy keeps the previous one. */
+  private async hostCopy(state: RunState, steps: number): Promise<void> {
+    const start = performance.now();
+    try {
+      state.copy = await captureRun(state.params, state.optimizer, steps, state.elapsedMs, state.result);
+    } catch {
+      // A device that fails here is about to be reported lost; the previous copy still stands.
+      return;
+    }
+    this.copyStats.copies++;
+    this.copyStats.totalMs += performance.now() - start;
+  }
+
+  private fail(state: RunState, message: string): void {
+    state.result.error = message;
+    this.finish(state);
+  }
+
+  private finish(state: RunState): void {
+    if (state.done) return;
+    state.done = true;
+    this.options.onRunEnd?.(state.index, state.result);
+  }
+}
+
+/** A resumed run's result as it was at its host copy: later history, phase totals and target cut away. */
+function rewindResult(state: RunState): void {
+  const r = state.result;
+  const copy = state.copy;
+  const length = copy?.historyLength ?? 0;
+  for (const column of [r.history.step, r.history.trainLoss, r.history.valMetric, r.history.timeMs]) column.length = length;
+  if (r.batchIndices) r.batchIndices.length = copy?.step ?? 0;
+  r.phaseMs = { ...(copy?.phaseMs ?? {}) };
+  r.stepsCompleted = copy?.step ?? 0;
+  r.stepsToTarget = copy?.stepsToTarget ?? null;
+  r.timeToTargetMs = copy?.timeToTargetMs ?? null;
+  delete r.error;
+}
+
+/** Validate, build, run and dispose an experiment in one call. */
+export async function runExperiment(
+  backend: Backend,
+  config: ExperimentConfig | unknown,
+  options: RunOptions = {},
+): Promise<ExperimentResult> {
+  const experiment = await Experiment.create(backend, config, options);
+  try {
+    return await experiment.run();
+  } finally {
+    experiment.dispose();
+  }
+}

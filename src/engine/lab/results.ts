@@ -1,0 +1,61 @@
+// What an experiment reports: a metric point per run and step while it runs, and each run's
+// history, target and phase totals at the end.
+import type { OptimizerId, ParamValue } from '../optim/schema.ts';
+import type { ResolvedConfig } from './experiment-config.ts';
+
+/** One run's measurements after one step. */
+export interface MetricPoint {
+  /** Index of the run in config.optimizers. */
+  run: number;
+  /** Steps completed (1 after the first update). */
+  step: number;
+  /** Loss of this step's batch, before its update. */
+  trainLoss: number;
+  /** Validation metric after this step's update, on evaluation steps only. */
+  valMetric?: number;
+  /** This run's training time so far (its own steps only), ms. */
+  elapsedMs: number;
+  /** This step's time per phase, ms (K-FAC: forward … update; first-order: forward, backward, update). */
+  phaseMs?: Record<string, number>;
+}
+
+export interface RunHistory {
+  step: number[];
+  trainLoss: number[];
+  /** null where the step was not evaluated. */
+  valMetric: (number | null)[];
+  timeMs: number[];
+}
+
+export interface RunResult {
+  optimizer: OptimizerId;
+  label: string;
+  hyper: Record<string, ParamValue>;
+  history: RunHistory;
+  stepsToTarget: number | null;
+  timeToTargetMs: number | null;
+  /** Total ms per phase over the timed steps (empty when phase timing is off). */
+  phaseMs: Record<string, number>;
+  stepsCompleted: number;
+  /** Why the run stopped early (divergence, a numerical failure). */
+  error?: string;
+  /** The batch indices of every step, when recordBatchIndices is on. */
+  batchIndices?: Int32Array[];
+}
+
+export interface ExperimentResult {
+  config: ResolvedConfig;
+  parameterCount: number;
+  runs: RunResult[];
+  /** Stopped by the controller or the abort signal before the last step. */
+  stopped: boolean;
+}
+
+/** The first evaluated step whose metric reaches the target, and the run's time then. */
+export function reachTarget(history: RunHistory, target: number): { steps: number; timeMs: number } | null {
+  for (let i = 0; i < history.step.length; i++) {
+    const v = history.valMetric[i];
+    if (v !== null && v >= target) return { steps: history.step[i], timeMs: history.timeMs[i] };
+  }
+  return null;
+}
