@@ -3,7 +3,19 @@ import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'bench/results', 'public', 'test-results', 'playwright-report', 'e2e/artifacts'] },
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      'assembly',
+      'src/engine/backend/wasm/generated',
+      'bench/results',
+      'public',
+      'test-results',
+      'playwright-report',
+      'e2e/artifacts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

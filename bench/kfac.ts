@@ -3,7 +3,7 @@
 //     dIn = dOut = 64) as the shared dim R grows from 4 to 256: expand forms A and G from N·R rows,
 //     reduce from N rows after a mean / sum over R;
 //  2. time per optimizer step of SGD, Adam, K-FAC-expand and K-FAC-reduce on the tiny ViT.
-// Usage: npm run bench -- kfac [--backend webgpu|cpu]. Writes bench/results/kfac.json.
+// Usage: npm run bench -- kfac [--backend webgpu|wasm|cpu]. Writes bench/results/kfac.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Backend } from '../src/engine/backend/backend.ts';
 import { createBackend } from '../src/engine/backend/create-backend.ts';
@@ -47,7 +47,7 @@ function factorTimes(backend: Backend, a: Tensor, b: Tensor, r: number): [() => 
 
 export async function runKfacBench(args: string[]): Promise<void> {
   const which = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : 'webgpu';
-  if (which !== 'webgpu' && which !== 'cpu') throw new Error(`--backend: expected webgpu or cpu, got ${which}`);
+  if (which !== 'webgpu' && which !== 'wasm' && which !== 'cpu') throw new Error(`--backend: expected webgpu, wasm or cpu, got ${which}`);
   const backend = await createBackend({ prefer: which, requireWebGPU: which === 'webgpu' });
   console.log(`device: ${backend.info.summary}`);
   const rng = new Rng(7);

@@ -1,5 +1,6 @@
 // Matmul throughput: our WebGPU kernels against TensorFlow.js's WebGPU backend, in one process on
-// one GPU instance (Dawn in Node; SwiftShader when there is no GPU). GFLOP/s = 2·m·n·k / time, where
+// one GPU instance (Dawn in Node; SwiftShader when there is no GPU); then, per case, the CPU-side
+// backends (ours WASM, jax-js WASM, TensorFlow.js WASM, our reference CPU; bench/matmul-cpu-side.ts). GFLOP/s = 2·m·n·k / time, where
 // time runs from the call until the result is back on the host; median over repetitions after a
 // warm-up. Writes bench/results/matmul.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import type { WebGPUBackend } from '../src/engine/backend/webgpu/webgpu-backend.
 import { Rng } from '../src/engine/random.ts';
 import { timeInterleaved } from './timing.ts';
 import { arrayError } from '../src/engine/compare.ts';
+import { setUpCpuSide, type CpuSideFigures } from './matmul-cpu-side.ts';
 
 interface Case {
   label: string;
@@ -21,7 +23,7 @@ interface Case {
   transA: boolean;
 }
 
-export interface MatmulRow {
+export interface MatmulRow extends CpuSideFigures {
   label: string;
   m: number;
   n: number;
@@ -65,7 +67,7 @@ export async function runMatmulBench(): Promise<MatmulRow[]> {
   if (tfjsAdapter !== oursAdapter) console.warn(`warning: the two backends report different adapters (${oursAdapter} vs ${tfjsAdapter})`);
 
   const rng = new Rng(2024);
-  const rows: MatmulRow[] = [];
+  const gpuRows: Omit<MatmulRow, keyof CpuSideFigures>[] = [];
   for (const c of CASES) {
     const { m, n, k, transA } = c;
     const aShape = transA ? [k, m] : [m, k];
@@ -97,7 +99,7 @@ export async function runMatmulBench(): Promise<MatmulRow[]> {
       },
     ]);
     const flop = 2 * m * n * k;
-    const row: MatmulRow = {
+    const row = {
       label: c.label,
       m,
       n,
@@ -108,7 +110,7 @@ export async function runMatmulBench(): Promise<MatmulRow[]> {
       oursMs: round(oursMs),
       tfjsMs: round(tfjsMs),
     };
-    rows.push(row);
+    gpuRows.push(row);
     console.log(
       `  ${row.label.padEnd(14)} ours ${row.oursGflops.toFixed(2).padStart(6)} GFLOP/s   tfjs ${row.tfjsGflops.toFixed(2).padStart(6)} GFLOP/s`,
     );
@@ -118,10 +120,23 @@ export async function runMatmulBench(): Promise<MatmulRow[]> {
     tb.dispose();
   }
 
+  const cpuSide = await setUpCpuSide(tf);
+  console.log(`\ncpu side: ${cpuSide.describe}`);
+  const rows: MatmulRow[] = [];
+  for (const row of gpuRows) {
+    const figures = await cpuSide.measure(row);
+    rows.push({ ...row, ...figures });
+    console.log(
+      `  ${row.label.padEnd(14)} wasm ${figures.wasmGflops.toFixed(2).padStart(6)}   jax-js wasm ${figures.jaxWasmGflops.toFixed(2).padStart(6)}   tfjs wasm ${figures.tfjsWasmGflops.toFixed(2).padStart(6)}   cpu ${figures.cpuGflops.toFixed(2).padStart(6)} GFLOP/s`,
+    );
+  }
+  cpuSide.close();
+
   printTable(rows);
+  printCpuSideTable(rows);
   const file = join(dirname(fileURLToPath(import.meta.url)), 'results', 'matmul.json');
   mkdirSync(dirname(file), { recursive: true });
-  const device = `${ours.info.summary}; TensorFlow.js ${tf.version_core} WebGPU on the same GPU instance`;
+  const device = `${ours.info.summary}; TensorFlow.js ${tf.version_core} WebGPU on the same GPU instance; CPU side: ${cpuSide.describe}`;
   writeFileSync(file, `${JSON.stringify({ device, date: new Date().toISOString(), rows }, null, 2)}\n`);
   console.log(`\nwrote ${file}`);
   ours.destroy();
@@ -145,6 +160,24 @@ function printTable(rows: MatmulRow[]): void {
     `${(r.oursGflops / r.tfjsGflops).toFixed(1)}×`,
     r.oursMs.toFixed(1),
     r.tfjsMs.toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  console.log(`\n${line(header)}`);
+  console.log(`|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`);
+  for (const r of body) console.log(line(r));
+}
+
+function printCpuSideTable(rows: MatmulRow[]): void {
+  const header = ['case', 'wasm GFLOP/s', 'jax-js wasm', 'tfjs wasm', 'reference cpu', 'wasm/jax-js', 'wasm/cpu'];
+  const body = rows.map((r) => [
+    r.label,
+    r.wasmGflops.toFixed(2),
+    r.jaxWasmGflops.toFixed(2),
+    r.tfjsWasmGflops.toFixed(2),
+    r.cpuGflops.toFixed(2),
+    `${(r.wasmGflops / r.jaxWasmGflops).toFixed(2)}×`,
+    `${(r.wasmGflops / r.cpuGflops).toFixed(0)}×`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;

@@ -8,7 +8,7 @@
 // target. Results: bench/results/reproduce.json (everything, written after each task) and
 // bench/results/reproduce.md (the tables).
 //
-// Usage: npm run bench -- reproduce [--backend cpu|webgpu] [--tasks gcn-node,vit-mnist,...] [--seeds 1,2,3] [--report-only]
+// Usage: npm run bench -- reproduce [--backend cpu|wasm|webgpu] [--tasks gcn-node,vit-mnist,...] [--seeds 1,2,3] [--report-only]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createBackend } from '../src/engine/backend/create-backend.ts';
@@ -329,7 +329,7 @@ export async function runReproduceBench(args: string[]): Promise<void> {
     return;
   }
   const which = flag('--backend') ?? 'cpu';
-  if (which !== 'webgpu' && which !== 'cpu') throw new Error(`--backend: expected webgpu or cpu, got ${which}`);
+  if (which !== 'webgpu' && which !== 'wasm' && which !== 'cpu') throw new Error(`--backend: expected webgpu, wasm or cpu, got ${which}`);
   const taskList = flag('--tasks')?.split(',') ?? PLANS.map((p) => p.task);
   const plans = taskList.map((id) => {
     const plan = PLANS.find((p) => p.task === id);

@@ -1,12 +1,17 @@
 // `npm run bench -- <name> [args]`: runs one benchmark; each writes its results to bench/results/<name>.json.
 const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<unknown> }> = {
   matmul: {
-    about: 'matmul GFLOP/s, ours vs TensorFlow.js WebGPU (square sizes and K-FAC XᵀX shapes)',
+    about:
+      'matmul GFLOP/s, ours vs TensorFlow.js WebGPU, then ours WASM vs jax-js WASM, TensorFlow.js WASM and the reference CPU (square sizes and K-FAC XᵀX shapes)',
     run: async () => (await import('./matmul.ts')).runMatmulBench(),
   },
   kfac: {
-    about: 'K-FAC cost: expand vs reduce factor time as R grows; time per step vs SGD and Adam on the tiny ViT [--backend webgpu|cpu]',
+    about: 'K-FAC cost: expand vs reduce factor time as R grows; time per step vs SGD and Adam on the tiny ViT [--backend webgpu|wasm|cpu]',
     run: async (args) => (await import('./kfac.ts')).runKfacBench(args),
+  },
+  steps: {
+    about: 'time per step of every task preset (and the ViT at batch 64) on the reference CPU vs the WASM backend [--steps n]',
+    run: async (args) => (await import('./preset-steps.ts')).runPresetStepsBench(args),
   },
   'host-copy': {
     about: "cost of the lab's periodic host copy (parameters + optimizer state) per run of the ViT preset [--backend webgpu|cpu]",
@@ -19,7 +24,7 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
   },
   reproduce: {
     about:
-      'steps and wall-clock to a validation target, tuned SGD / Adam / K-FAC-expand / K-FAC-reduce, 3 seeds [--backend cpu|webgpu] [--tasks a,b] [--seeds 1,2,3]',
+      'steps and wall-clock to a validation target, tuned SGD / Adam / K-FAC-expand / K-FAC-reduce, 3 seeds [--backend cpu|wasm|webgpu] [--tasks a,b] [--seeds 1,2,3]',
     run: async (args) => (await import('./reproduce.ts')).runReproduceBench(args),
   },
 };

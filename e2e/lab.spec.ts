@@ -242,6 +242,7 @@ test.describe('the lab without WebGPU', { tag: '@webgpu-off' }, () => {
     const backend = await lab(page, (l) => l.backend!);
     expect(backend.webgpu).toBe(false);
     expect(backend.failureKind).toBe('no-adapter');
+    expect(backend.device.backend, 'the fast CPU backend (WebAssembly SIMD) in the worker').toBe('wasm');
     const banner = page.getByTestId('backend-banner');
     await expect(banner).toHaveAttribute('data-backend', 'cpu');
     await expect(banner).toContainText('not representative of a GPU');

@@ -8,7 +8,7 @@ import { isTaskId, TASK_IDS, TASKS } from '../engine/lab/tasks.ts';
 import { GROUP_IDS, groupSpec, OPTIMIZER_IDS, parseAssignment, type OptimizerId } from '../engine/optim/schema.ts';
 import { gridPoints, MAX_TRIALS, parseSweep, SweepError, type SweepAxis } from '../engine/lab/sweep.ts';
 
-export type LabBackendChoice = 'webgpu' | 'cpu';
+export type LabBackendChoice = 'webgpu' | 'wasm' | 'cpu';
 
 export interface LabRunArgs {
   kind: 'run';
@@ -37,7 +37,9 @@ export const LAB_USAGE = `usage: npm run lab -- --task <id> [options]
   --optimizers <a,b,...>   runs, from ${OPTIMIZER_IDS.join(', ')} (default: the task preset's four)
   --steps <n>              training steps per run (default: the preset's)
   --seed <s>               initial weights and batch order, the same for every run (default: 1)
-  --backend webgpu|cpu     default webgpu, falling back to the CPU when no adapter is found
+  --backend webgpu|wasm|cpu
+                           default webgpu, falling back to wasm (fast CPU, WebAssembly SIMD), then to the
+                           reference cpu backend (float64-capable, slow), each fallback with its reason
   --batch-size <b>         examples per step (default: the task's)
   --eval-interval <k>      evaluate every k steps (default: the preset's)
   --target <acc|none>      validation accuracy for steps/time-to-target (default: the preset's)
@@ -166,8 +168,8 @@ export function parseLabArgs(argv: readonly string[]): LabArgs {
   if (task === undefined) throw new LabArgsError(`--task is required (known: ${TASK_IDS.join(', ')})`);
   if (!isTaskId(task)) throw new LabArgsError(`--task: unknown task ${JSON.stringify(task)} (known: ${TASK_IDS.join(', ')})`);
   const backend = values.backend ?? 'webgpu';
-  if (backend !== 'webgpu' && backend !== 'cpu')
-    throw new LabArgsError(`--backend: expected webgpu or cpu, got ${JSON.stringify(backend)}`);
+  if (backend !== 'webgpu' && backend !== 'wasm' && backend !== 'cpu')
+    throw new LabArgsError(`--backend: expected webgpu, wasm or cpu, got ${JSON.stringify(backend)}`);
 
   const preset = presetConfig(task);
   const config: ExperimentConfig = {

@@ -23,7 +23,7 @@ function writeStdout(text: string): Promise<void> {
 
 async function run(args: LabRunArgs): Promise<void> {
   const backend = await createBackend({ prefer: args.backend, requireWebGPU: args.requireWebGPU });
-  if (backend.info.fallbackReason) writeSync(2, `lab: using the CPU backend: ${backend.info.fallbackReason}\n`);
+  if (backend.info.fallbackReason) writeSync(2, `lab: using the ${backend.name} backend: ${backend.info.fallbackReason}\n`);
   writeSync(2, `lab: ${backend.info.summary}\n`);
   // A terminal gets one bar redrawn in place; a pipe or log file a line per tenth of the run.
   const tty = process.stderr.isTTY === true;

@@ -4,6 +4,7 @@
 import type { Backend } from '../engine/backend/backend.ts';
 import { requestWebGPU, WebGPUUnavailableError } from '../engine/backend/create-backend.ts';
 import { CpuBackend } from '../engine/backend/cpu/cpu-backend.ts';
+import { createWasmBackend } from '../engine/backend/wasm/create-wasm-backend.ts';
 import type { WebGPUBackend } from '../engine/backend/webgpu/webgpu-backend.ts';
 import { deviceOf } from '../engine/lab/report.ts';
 import type { BackendFailureKind, BackendPreference, BackendReport } from './protocol.ts';
@@ -34,9 +35,12 @@ export function reportFor(backend: Backend, failureKind: BackendFailureKind | nu
   return { device: deviceOf(backend), webgpu: backend.name === 'webgpu', failureKind };
 }
 
-/** The CPU backend, chosen or as the fallback for `failure`. */
+/**
+ * The CPU backend, chosen (the reference), or as the fallback for `failure`: then the fast WASM
+ * backend, or the reference CPU where WebAssembly SIMD is missing (both reasons kept).
+ */
 export function cpuBackend(failure: { kind: BackendFailureKind; reason: string } | null): OpenedBackend {
-  const backend = failure && failure.kind !== 'chosen-cpu' ? new CpuBackend(failure.reason) : new CpuBackend();
+  const backend = failure && failure.kind !== 'chosen-cpu' ? createWasmBackend(failure.reason) : new CpuBackend();
   return { backend, report: reportFor(backend, failure?.kind ?? 'chosen-cpu') };
 }
 

@@ -90,6 +90,7 @@ describe('parseLabArgs', () => {
     expect(args.json).toBeNull();
     expect(args.csv).toBeNull();
     expect(runArgs(['--task', 'gcn-node', '--backend', 'webgpu']).requireWebGPU).toBe(true);
+    expect(runArgs(['--task', 'gcn-node', '--backend', 'wasm'])).toMatchObject({ backend: 'wasm', requireWebGPU: false });
     expect(runArgs(['--task', 'gcn-node', '--target', 'none']).config.target).toBeNull();
   });
 
@@ -126,7 +127,7 @@ describe('parseLabArgs', () => {
     expect(errorOf(['--task', 'mlp-spirals', '--batch-size', '99999'])).toMatch(/--batch-size: 99999 is out of range/);
     expect(errorOf(['--task', 'mlp-spirals', '--steps'])).toMatch(/--steps: missing value/);
     expect(errorOf(['--task', 'mlp-spirals', '--target', '1.5'])).toMatch(/--target: expected an accuracy/);
-    expect(errorOf(['--task', 'mlp-spirals', '--backend', 'tpu'])).toMatch(/--backend: expected webgpu or cpu/);
+    expect(errorOf(['--task', 'mlp-spirals', '--backend', 'tpu'])).toMatch(/--backend: expected webgpu, wasm or cpu/);
     expect(errorOf(['--task', 'mlp-spirals', '--optimizers', 'sgd,lbfgs'])).toMatch(/unknown optimizer "lbfgs" \(known: sgd, adam/);
     expect(errorOf(['--task', 'mlp-spirals', '--optimizers', 'sgd,sgd'])).toMatch(/sgd is listed twice/);
     expect(errorOf(['mlp-spirals'])).toMatch(/unexpected argument "mlp-spirals"/);

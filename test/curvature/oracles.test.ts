@@ -236,15 +236,15 @@ describe('deep linear networks, MSE, type-2: K-FAC is exact in its own setting (
     }
   }
 
-  it('on WebGPU (float32) K-FAC matches the float64 exact GGN to < 1e-3 in both settings', async () => {
+  it.each(['gpu', 'wasm'] as const)('on %s (float32) K-FAC matches the float64 exact GGN to < 1e-3 in both settings', async (fast) => {
     for (const setting of ['expand', 'reduce'] as const) {
       for (const bias of ['folded', 'separate'] as const) {
         const p = mseProblem(new Rng(7), [3, 4, 2], 4, 3, setting, 'mean', true);
         const exact = exactBlocks(b.cpu, p, bias);
-        const factors = await stackFactors(b.gpu, p, { approx: setting, bias });
+        const factors = await stackFactors(b[fast], p, { approx: setting, bias });
         exact.forEach(({ block }, l) => {
           const err = kfacError(factors[l].A, factors[l].G, block);
-          console.log(`[oracle webgpu] ${setting} bias ${bias} layer ${l}: ${err.toExponential(2)}`);
+          console.log(`[oracle ${fast}] ${setting} bias ${bias} layer ${l}: ${err.toExponential(2)}`);
           expect(err, `${setting} ${bias} layer ${l}`).toBeLessThan(1e-3);
         });
       }
@@ -420,8 +420,8 @@ describe('Conv2d and attention factors: shapes, symmetry, positive semidefiniten
     cnn.dispose();
   });
 
-  it('ViT: attention and MLP factors have the right shapes and are symmetric PSD (CPU and WebGPU)', async () => {
-    for (const backend of [b.cpu, b.gpu] as Backend[]) {
+  it('ViT: attention and MLP factors have the right shapes and are symmetric PSD (CPU, WebGPU and WASM)', async () => {
+    for (const backend of [b.cpu, b.gpu, b.wasm] as Backend[]) {
       const precision = backend.name === 'cpu' ? 'float64' : 'float32';
       const rng = new Rng(32);
       const vit = new Vit(

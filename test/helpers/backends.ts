@@ -5,10 +5,13 @@ import { afterAll, beforeAll } from 'vitest';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
 import { requestWebGPU } from '../../src/engine/backend/create-backend.ts';
 import type { WebGPUBackend } from '../../src/engine/backend/webgpu/webgpu-backend.ts';
+import { WasmBackend } from '../../src/engine/backend/wasm/wasm-backend.ts';
 
 export interface TestBackends {
   cpu: CpuBackend;
   gpu: WebGPUBackend;
+  /** The fast CPU backend (float32, WebAssembly SIMD); always available in Node. */
+  wasm: WasmBackend;
 }
 
 let announced = false;
@@ -18,6 +21,7 @@ export function useBackends(): TestBackends {
   const backends = {} as TestBackends;
   beforeAll(async () => {
     backends.cpu = new CpuBackend();
+    backends.wasm = new WasmBackend();
     if (process.env.KFAC_SKIP_WEBGPU === '1') {
       if (process.env.CI) throw new Error('KFAC_SKIP_WEBGPU=1 is not allowed in CI');
       return;
@@ -30,6 +34,7 @@ export function useBackends(): TestBackends {
   });
   afterAll(() => {
     backends.cpu?.destroy();
+    backends.wasm?.destroy();
     backends.gpu?.destroy();
   });
   return backends;

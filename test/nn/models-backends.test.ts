@@ -116,11 +116,11 @@ async function evaluate(be: Backend, c: Case): Promise<Float32Array[]> {
   return host as Float32Array[];
 }
 
-describe('CPU and WebGPU agree on forward and backward passes', () => {
+describe.each(['gpu', 'wasm'] as const)('CPU and %s agree on forward and backward passes', (fast) => {
   for (const c of cases) {
     it(c.name, async () => {
       const onCpu = await evaluate(b.cpu, c);
-      const onGpu = await evaluate(b.gpu, c);
+      const onGpu = await evaluate(b[fast], c);
       expect(onGpu.length).toBe(onCpu.length);
       // Relative to each result's own scale, plus a floor at the scale of all results: some
       // gradients are exactly zero in exact arithmetic (attention's key bias) and only rounding remains.

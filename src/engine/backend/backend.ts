@@ -3,7 +3,7 @@
 // Shape rules live in src/engine/shape-rules/<family>.ts and are shared by both implementations.
 import type { DType, Shape, Tensor, TypedArray } from '../tensor.ts';
 
-export type BackendName = 'cpu' | 'webgpu';
+export type BackendName = 'cpu' | 'webgpu' | 'wasm';
 
 export type UnaryOp =
   | 'neg'
@@ -85,7 +85,7 @@ export interface BackendInfo {
   summary: string;
   adapter?: AdapterDescription;
   limits?: Record<string, number>;
-  /** Why a WebGPU backend was asked for and the CPU backend was returned instead. */
+  /** Why a WebGPU backend was asked for and a CPU-side one (WASM, else the reference CPU) was returned instead. */
   fallbackReason?: string;
 }
 

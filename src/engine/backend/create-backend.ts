@@ -1,11 +1,13 @@
-// createBackend: WebGPU when an adapter can be had, else the CPU backend with the reason recorded
-// in `info.fallbackReason` (the UI and CLI show it).
+// createBackend: WebGPU when an adapter can be had, else the WASM backend (fast CPU, WebAssembly
+// SIMD), else the reference CPU backend, each fallback with its reason in `info.fallbackReason`
+// (the UI and CLI show it).
 import type { Backend } from './backend.ts';
 import { CpuBackend } from './cpu/cpu-backend.ts';
 import { WebGPUBackend } from './webgpu/webgpu-backend.ts';
+import { createWasmBackend } from './wasm/create-wasm-backend.ts';
 
 export interface CreateBackendOptions {
-  prefer?: 'webgpu' | 'cpu';
+  prefer?: 'webgpu' | 'wasm' | 'cpu';
   /** Fail instead of falling back to the CPU (tests in CI, benchmarks). */
   requireWebGPU?: boolean;
   /** Validation error scopes around pipeline creation. */
@@ -70,11 +72,13 @@ export async function requestWebGPU(options: CreateBackendOptions = {}): Promise
 }
 
 export async function createBackend(options: CreateBackendOptions = {}): Promise<Backend> {
-  if ((options.prefer ?? 'webgpu') === 'cpu') return new CpuBackend();
+  const prefer = options.prefer ?? 'webgpu';
+  if (prefer === 'cpu') return new CpuBackend();
+  if (prefer === 'wasm') return createWasmBackend();
   try {
     return await requestWebGPU(options);
   } catch (e) {
     if (options.requireWebGPU || !(e instanceof WebGPUUnavailableError)) throw e;
-    return new CpuBackend(e.reason);
+    return createWasmBackend(e.reason);
   }
 }

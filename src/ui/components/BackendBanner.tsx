@@ -33,7 +33,9 @@ export function BackendBanner() {
     <div className="banner banner-warn" role="status" data-testid="backend-banner" data-backend="cpu" data-kind={kind ?? ''}>
       <p>
         <strong>
-          {kind === 'chosen-cpu' ? 'Training on the CPU backend (your choice).' : 'WebGPU is not available; training on the CPU backend.'}
+          {kind === 'chosen-cpu'
+            ? 'Training on the CPU backend (your choice).'
+            : `WebGPU is not available; training on the ${backend.device.backend === 'wasm' ? 'fast CPU backend (WebAssembly SIMD)' : 'CPU backend'}.`}
         </strong>{' '}
         {CPU_FALLBACK_NOTE}
       </p>
