@@ -232,7 +232,14 @@ function sharedReduce(be: Backend, x: Tensor, layout: SharingLayout, op: 'mean' 
  * square root of its Hessian (type-2), a sampled-label gradient (MC) or the true-label gradient
  * (empirical), all scaled by √c and zero at ignored terms.
  */
-export function backPropagatedSeeds(be: Backend, f: Tensor, loss: LossTargets, fisher: FisherType, samples: number, seed: number): Tensor[] {
+export function backPropagatedSeeds(
+  be: Backend,
+  f: Tensor,
+  loss: LossTargets,
+  fisher: FisherType,
+  samples: number,
+  seed: number,
+): Tensor[] {
   const { spec, targets } = loss;
   const classes = f.shape[f.rank - 1];
   const dtype = f.dtype;

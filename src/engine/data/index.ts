@@ -5,14 +5,7 @@ export { BatchSampler, sequentialBatches, type BatchSamplerOptions, type StepBat
 export { crc32, crc32Hex, maybeGunzip } from './binary.ts';
 export { defaultDataSource, defaultDataUrl, fetchDataSource, type DataSource } from './source.ts';
 export { loadMnist, readMnistRaw, mnistDataset, type LoadMnistOptions, type MnistDataset, type MnistSplit } from './mnist.ts';
-export {
-  MNIST_SIZES,
-  MNIST_TRAIN_SIZE,
-  MNIST_TEST_SIZE,
-  MNIST_NUM_CLASSES,
-  type MnistSize,
-  type MnistManifest,
-} from './mnist-format.ts';
+export { MNIST_SIZES, MNIST_TRAIN_SIZE, MNIST_TEST_SIZE, MNIST_NUM_CLASSES, type MnistSize, type MnistManifest } from './mnist-format.ts';
 export { averagePool2x2 } from './mnist-build.ts';
 export {
   adjacencyLists,
