@@ -63,3 +63,17 @@ export const FAILURE_HELP: Record<FailureKind, FailureHelp> = {
 
 export const CPU_FALLBACK_NOTE =
   'The lab then runs on the CPU backend: everything works, only slower, and wall-clock figures are not representative of a GPU.';
+
+/** The two CPU backends the lab can use, as offered in the banner and the WebGPU status panel. */
+export const CPU_BACKEND_CHOICES = [
+  {
+    prefer: 'wasm',
+    label: 'fast CPU (WebAssembly)',
+    about: 'float32 kernels in WebAssembly SIMD: the quickest way to train without a GPU.',
+  },
+  {
+    prefer: 'cpu',
+    label: 'reference CPU (float64, slow)',
+    about: 'plain JavaScript in double precision: the yardstick the other backends are tested against.',
+  },
+] as const;

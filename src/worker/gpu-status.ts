@@ -36,16 +36,21 @@ export function reportFor(backend: Backend, failureKind: BackendFailureKind | nu
 }
 
 /**
- * The CPU backend, chosen (the reference), or as the fallback for `failure`: then the fast WASM
- * backend, or the reference CPU where WebAssembly SIMD is missing (both reasons kept).
+ * A CPU backend: the one the user chose (`failure` null: 'wasm' the fast WebAssembly SIMD backend,
+ * 'cpu' the float64 reference), or the fallback for `failure`: then the fast WASM backend, or the
+ * reference CPU where WebAssembly SIMD is missing (both reasons kept).
  */
-export function cpuBackend(failure: { kind: BackendFailureKind; reason: string } | null): OpenedBackend {
-  const backend = failure && failure.kind !== 'chosen-cpu' ? createWasmBackend(failure.reason) : new CpuBackend();
+export function cpuBackend(
+  failure: { kind: BackendFailureKind; reason: string } | null,
+  chosen: Exclude<BackendPreference, 'webgpu'> = 'cpu',
+): OpenedBackend {
+  const fallback = failure !== null && failure.kind !== 'chosen-cpu';
+  const backend = fallback ? createWasmBackend(failure.reason) : chosen === 'wasm' ? createWasmBackend() : new CpuBackend();
   return { backend, report: reportFor(backend, failure?.kind ?? 'chosen-cpu') };
 }
 
 export const openLabBackend: BackendOpener = async (prefer) => {
-  if (prefer === 'cpu') return cpuBackend(null);
+  if (prefer !== 'webgpu') return cpuBackend(null, prefer);
   try {
     const backend = await requestWebGPU();
     return { backend, report: reportFor(backend, null) };

@@ -7,7 +7,12 @@ import type { LabDevice } from '../engine/lab/report.ts';
 import type { OptimizerId } from '../engine/optim/schema.ts';
 import type { CurvatureSnapshot } from '../engine/curvature/snapshot.ts';
 
-export type BackendPreference = 'webgpu' | 'cpu';
+/**
+ * Which backend the lab should open: WebGPU (falling back to WASM, then the reference CPU), the fast
+ * CPU backend (WebAssembly SIMD, float32), or the reference CPU backend (float64, slow).
+ */
+export type BackendPreference = 'webgpu' | 'wasm' | 'cpu';
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['webgpu', 'wasm', 'cpu'];
 export type LabStatus = 'idle' | 'preparing' | 'running' | 'paused' | 'done';
 
 export type LabCommand =
@@ -45,6 +50,7 @@ export type BackendFailureKind =
   | 'request-device-failed'
   | 'device-lost'
   | 'unexpected'
+  /** The user chose a CPU backend (WASM or the reference one; the report's device says which). */
   | 'chosen-cpu';
 
 export interface BackendReport {
@@ -201,9 +207,9 @@ export function commandProblem(value: unknown): string | null {
   }
   switch (command.type) {
     case 'open':
-      return command.prefer === 'webgpu' || command.prefer === 'cpu'
+      return (BACKEND_PREFERENCES as readonly unknown[]).includes(command.prefer)
         ? null
-        : `open.prefer: expected 'webgpu' or 'cpu', got ${JSON.stringify(command.prefer)}`;
+        : `open.prefer: expected ${BACKEND_PREFERENCES.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(command.prefer)}`;
     case 'start':
       if (command.paused !== undefined && typeof command.paused !== 'boolean') return 'start.paused: expected a boolean';
       return null;

@@ -3,7 +3,7 @@ import type { AdapterDescription } from '../../engine/backend/backend.ts';
 import { formatLimit } from '../format.ts';
 import type { GpuStatus } from '../gpu-session.ts';
 import { useDiagnostics } from '../diagnostics-store.ts';
-import { CPU_FALLBACK_NOTE, FAILURE_HELP, type FailureHelp } from '../webgpu-help.ts';
+import { CPU_BACKEND_CHOICES, CPU_FALLBACK_NOTE, FAILURE_HELP, type FailureHelp } from '../webgpu-help.ts';
 
 export function GpuStatusPanel() {
   const gpu = useDiagnostics((s) => s.gpu);
@@ -120,6 +120,13 @@ function WebGPUUnavailable({ help, detail }: { help: FailureHelp; detail: string
       <p className="verdict verdict-fallback" data-testid="cpu-fallback-note">
         {CPU_FALLBACK_NOTE}
       </p>
+      <ul className="backend-choices" data-testid="cpu-backends">
+        {CPU_BACKEND_CHOICES.map((c) => (
+          <li key={c.prefer}>
+            <strong>{c.label}</strong>: {c.about}
+          </li>
+        ))}
+      </ul>
       <button type="button" onClick={() => void retry()} aria-disabled={busy} className="button">
         Try WebGPU again
       </button>
