@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { formatToolJson } from '../../src/cli/curvature-json.ts';
 import { CASE_FIELDS } from '../../src/engine/tools/case.ts';
 import { findTool, TOOLS } from '../../src/engine/tools/registry.ts';
-import { smallCase } from '../tools/cases.ts';
+import { randomCase, smallCase } from '../tools/cases.ts';
+import { relativeError } from '../helpers/compare.ts';
 
 describe('formatToolJson', () => {
   it('prints valid JSON with numeric arrays on one line', () => {
@@ -67,6 +68,41 @@ describe('npm run curvature (a real process)', () => {
     const printed = JSON.parse(result.stdout);
     expect(printed).toEqual(await findTool('eigen')!.run(smallCase()));
     expect(printed.layers.map((l: { index: number }) => l.index)).toEqual([0, 2]);
+  });
+
+  it('eigen with backend "wasm" agrees with the cpu (float64) result to float32 tolerance', () => {
+    const json = randomCase(7, { widths: [3, 5, 2], N: 4, R: 3, setting: 'expand', loss: 'ce', activation: 'tanh' });
+    const eigenOf = (backend: string) => {
+      const result = run('eigen', caseFile(`${backend}.json`, JSON.stringify({ ...json, backend })));
+      expect(result.status, result.stderr).toBe(0);
+      return JSON.parse(result.stdout) as {
+        layers: {
+          index: number;
+          A: number[][];
+          G: number[][];
+          eigA: { values: number[] };
+          eigG: { values: number[] };
+          ekfac: number[][];
+        }[];
+      };
+    };
+    const cpu = eigenOf('cpu');
+    const wasm = eigenOf('wasm');
+    expect(wasm.layers.map((l) => l.index)).toEqual(cpu.layers.map((l) => l.index));
+    wasm.layers.forEach((l, i) => {
+      const ref = cpu.layers[i];
+      expect(relativeError(l.A.flat(), ref.A.flat()), `A of layer ${l.index}`).toBeLessThan(1e-5);
+      expect(relativeError(l.G.flat(), ref.G.flat()), `G of layer ${l.index}`).toBeLessThan(1e-5);
+      expect(relativeError(l.eigA.values, ref.eigA.values), `eig A of layer ${l.index}`).toBeLessThan(1e-4);
+      expect(relativeError(l.eigG.values, ref.eigG.values), `eig G of layer ${l.index}`).toBeLessThan(1e-4);
+      expect(relativeError(l.ekfac.flat(), ref.ekfac.flat()), `EKFAC of layer ${l.index}`).toBeLessThan(1e-3);
+    });
+  });
+
+  it('refuses precision "float64" on backend "wasm", naming the field', () => {
+    const result = run('eigen', caseFile('wasm64.json', JSON.stringify({ ...smallCase(), backend: 'wasm', precision: 'float64' })));
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/precision: "float64" requires backend "cpu"/);
   });
 
   it('reads the case from stdin with "-"', () => {

@@ -225,7 +225,7 @@ describe('factors case: parsing and validation', () => {
     ['a bad fisher', (c) => (c.fisher = 'type-1'), /^fisher: expected "type-2", "mc" or "empirical", got "type-1"$/],
     ['a bad approx', (c) => (c.approx = 'full'), /^approx: expected "expand" or "reduce", got "full"$/],
     ['a bad bias mode', (c) => (c.bias = true), /^bias: expected "folded" or "separate", got true$/],
-    ['a bad backend', (c) => (c.backend = 'gpu'), /^backend: expected "cpu" or "webgpu", got "gpu"$/],
+    ['a bad backend', (c) => (c.backend = 'gpu'), /^backend: expected "cpu", "wasm" or "webgpu", got "gpu"$/],
     [
       'float64 on WebGPU',
       (c) => Object.assign(c, { backend: 'webgpu', precision: 'float64' }),
@@ -355,7 +355,7 @@ describe('npm run factors (a real process)', () => {
     writeFileSync(file, JSON.stringify({ ...baseCase(), backend: 'gpu' }));
     const result = run(file);
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain('backend: expected "cpu" or "webgpu", got "gpu"');
+    expect(result.stderr).toContain('backend: expected "cpu", "wasm" or "webgpu", got "gpu"');
     expect(result.stdout).not.toMatch(/^\{/m);
   });
 });

@@ -8,6 +8,8 @@
 import type { Backend } from '../backend/backend.ts';
 import { CpuBackend } from '../backend/cpu/cpu-backend.ts';
 import { requestWebGPU } from '../backend/create-backend.ts';
+import { WasmBackend } from '../backend/wasm/wasm-backend.ts';
+import { wasmUnavailableReason } from '../backend/wasm/wasm-module.ts';
 import { constant, type Variable } from '../autograd/variable.ts';
 import { computeKfacFactors, type BiasMode, type FisherType, type KfacApprox, type LossSetting } from '../curvature/factors.ts';
 import { LayerStack, type StackLayerSpec } from '../nn/models/layer-stack.ts';
@@ -28,7 +30,7 @@ export interface FactorsCase {
   seed: number;
   approx: KfacApprox;
   bias: BiasMode;
-  backend: 'cpu' | 'webgpu';
+  backend: 'cpu' | 'wasm' | 'webgpu';
   precision: 'float32' | 'float64';
 }
 
@@ -62,7 +64,7 @@ export const CASE_FIELDS: Readonly<Record<string, FieldDoc>> = {
   seed: { about: 'seeds the MC labels', default: '0' },
   approx: { about: '"expand" or "reduce"', default: 'the setting' },
   bias: { about: '"folded" (A gets a constant-1 row and column, last) or "separate"', default: 'folded' },
-  backend: { about: '"cpu" or "webgpu"', default: 'cpu' },
+  backend: { about: '"cpu" (float64 reference), "wasm" (WebAssembly SIMD, float32) or "webgpu"', default: 'cpu' },
   precision: { about: '"float64" (cpu only) or "float32"', default: 'float64 on cpu, float32 on webgpu' },
 };
 
@@ -91,10 +93,10 @@ export function parseFactorsCase(json: unknown, toolFields: Readonly<Record<stri
   const seed = integer(json.seed ?? 0, 'seed', 0, 2 ** 32 - 1);
   const approx = oneOf(json.approx ?? setting, 'approx', ['expand', 'reduce'] as const);
   const bias = oneOf(json.bias ?? 'folded', 'bias', ['folded', 'separate'] as const);
-  const backend = oneOf(json.backend ?? 'cpu', 'backend', ['cpu', 'webgpu'] as const);
+  const backend = oneOf(json.backend ?? 'cpu', 'backend', ['cpu', 'wasm', 'webgpu'] as const);
   const precision = oneOf(json.precision ?? (backend === 'cpu' ? 'float64' : 'float32'), 'precision', ['float64', 'float32'] as const);
   if (precision === 'float64' && backend !== 'cpu') {
-    throw new CaseError('precision', `"float64" requires backend "cpu" (WebGPU computes in float32)`);
+    throw new CaseError('precision', `"float64" requires backend "cpu" (WASM and WebGPU compute in float32)`);
   }
   return { layers, setting, inputs, targets, loss, reduction, fisher, mcSamples, seed, approx, bias, backend, precision };
 }
@@ -273,9 +275,19 @@ export interface CaseFactors {
   layers: CaseLayerFactors[];
 }
 
-/** The backend a case asks for (WebGPU fails loudly rather than falling back). */
+/** The backend a case asks for (WebGPU and WASM fail loudly rather than falling back). */
 export async function openCaseBackend(c: FactorsCase): Promise<Backend> {
-  return c.backend === 'cpu' ? new CpuBackend() : await requestWebGPU();
+  switch (c.backend) {
+    case 'cpu':
+      return new CpuBackend();
+    case 'wasm': {
+      const missing = wasmUnavailableReason();
+      if (missing !== null) throw new Error(`backend "wasm": ${missing}`);
+      return new WasmBackend();
+    }
+    case 'webgpu':
+      return await requestWebGPU();
+  }
 }
 
 /** A case's model and batch on a backend. */
