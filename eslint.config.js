@@ -26,7 +26,7 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      // The engine must not reach into the UI, the worker or the CLI (DESIGN.md, layers).
+      // The engine must not reach into the UI, the worker or the CLI (docs/architecture.md, "Rules of the house").
       'no-restricted-imports': 'off',
     },
   },

@@ -1,4 +1,4 @@
-// Helpers of the K-FAC factor α Xᵀ diag(w) X + β C (specs/KFAC.md §2); the product itself runs
+// Helpers of the K-FAC factor α Xᵀ diag(w) X + β C (docs/kfac.md §2); the product itself runs
 // through the matmul kernel (Xᵀ X as a transposed-A matmul).
 
 /** out[r, :] = w[r] · x[r, :] for r < rows. */

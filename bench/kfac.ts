@@ -1,4 +1,4 @@
-// K-FAC cost on one backend in one run (specs/KFAC.md §2 "Cost of the factors"):
+// K-FAC cost on one backend in one run (docs/kfac.md §2, "Cost"):
 //  1. factor time of K-FAC-expand vs K-FAC-reduce for a ViT-like Linear layer (N = 32 examples,
 //     dIn = dOut = 64) as the shared dim R grows from 4 to 256: expand forms A and G from N·R rows,
 //     reduce from N rows after a mean / sum over R;

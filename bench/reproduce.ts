@@ -1,4 +1,4 @@
-// The reproduction benchmark (issue 5): does K-FAC reach a fixed validation target in fewer steps
+// The reproduction benchmark: does K-FAC reach a fixed validation target in fewer steps
 // and less time than SGD and Adam, as the paper reports (50–75% of the first-order steps)?
 //
 // For each task: tune each optimizer's learning rate (and K-FAC's damping) on a small grid with

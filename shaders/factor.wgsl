@@ -1,4 +1,4 @@
-// K-FAC factors (specs/KFAC.md §2): C = α Xᵀ diag(w) X + β C₀ for X [B, M, d], and the shared-dim
+// K-FAC factors (docs/kfac.md §2): C = α Xᵀ diag(w) X + β C₀ for X [B, M, d], and the shared-dim
 // mean/sum of K-FAC-reduce ([N, R, d] → [N, d]).
 //
 // factor runs in two passes.

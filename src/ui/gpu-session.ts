@@ -1,5 +1,5 @@
 // Opens the backends the page uses: always a CPU backend, and a WebGPU backend when one can be had.
-// Turns every way WebGPU can be missing into a status the UI explains (specs/LAB-UX.md,
+// Turns every way WebGPU can be missing into a status the UI explains (docs/lab-ux.md,
 // "WebGPU availability"). Framework-free, so it can move into the engine worker later.
 import type { AdapterDescription } from '../engine/backend/backend.ts';
 import { requestWebGPU, type WebGPUUnavailableKind } from '../engine/backend/create-backend.ts';

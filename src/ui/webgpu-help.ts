@@ -1,4 +1,4 @@
-// What each WebGPU failure means and what the user can do about it (specs/LAB-UX.md lists the cases).
+// What each WebGPU failure means and what the user can do about it (docs/lab-ux.md lists the cases).
 import type { GpuStatus } from './gpu-session.ts';
 
 export interface FailureHelp {

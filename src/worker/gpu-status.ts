@@ -1,5 +1,5 @@
 // Opening the lab's backend: WebGPU when it can be had, else the CPU backend with the failure kind
-// the UI explains (specs/LAB-UX.md, "WebGPU availability"). Framework-free: the lab worker and the
+// the UI explains (docs/lab-ux.md, "WebGPU availability"). Framework-free: the lab worker and the
 // page shell (src/ui/gpu-session.ts) share the classification.
 import type { Backend } from '../engine/backend/backend.ts';
 import { requestWebGPU, WebGPUUnavailableError } from '../engine/backend/create-backend.ts';

@@ -1,5 +1,5 @@
 // Shared by the K-FAC oracle tests: random layer stacks, the exact GGN blocks of their linear
-// layers (float64, CPU), and the error of G ⊗ A against them (specs/KFAC.md §6).
+// layers (float64, CPU), and the error of G ⊗ A against them (docs/kfac.md §6).
 import { constant } from '../../src/engine/autograd/variable.ts';
 import type { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
 import { exactGgnBlock, kron, type ExactGgnBlock } from '../../src/engine/curvature/exact-ggn.ts';

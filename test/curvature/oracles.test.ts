@@ -1,4 +1,4 @@
-// K-FAC against the exact GGN (specs/KFAC.md §6): deep linear networks with weight sharing are the
+// K-FAC against the exact GGN (docs/kfac.md §6): deep linear networks with weight sharing are the
 // case where K-FAC-expand (expand setting) and K-FAC-reduce (reduce setting) are exact; the
 // mismatched flavour is not. Plus the sanity values, cross-entropy, and the shapes and positive
 // semidefiniteness of the Conv2d and attention factors. The exact GGN itself is checked first

@@ -1,5 +1,5 @@
 // Backends for tests. The WebGPU backend is required: a GPU test that silently skips is a defect
-// (DESIGN.md, Testing). Only an explicit KFAC_SKIP_WEBGPU=1 lets the WebGPU half be skipped, and
+// (docs/architecture.md, "Testing"). Only an explicit KFAC_SKIP_WEBGPU=1 lets the WebGPU half be skipped, and
 // CI never sets it.
 import { afterAll, beforeAll } from 'vitest';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
@@ -40,5 +40,5 @@ export function useBackends(): TestBackends {
   return backends;
 }
 
-/** Odd sizes that miss every tile multiple (DESIGN.md: 1, 3, 17, 63, 65, 130). */
+/** Odd sizes that miss every tile multiple (docs/architecture.md, "Testing": 1, 3, 17, 63, 65, 130). */
 export const AWKWARD_SIZES = [1, 3, 17, 63, 65, 130] as const;

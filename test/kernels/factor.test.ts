@@ -1,4 +1,4 @@
-// K-FAC factor family (specs/KFAC.md §2): factor = α Xᵀ diag(w) X + β C₀ and sharedReduce, WebGPU
+// K-FAC factor family (docs/kfac.md §2): factor = α Xᵀ diag(w) X + β C₀ and sharedReduce, WebGPU
 // against the float64 CPU twin, the twin against a naive formula, exact symmetry, positive
 // semidefiniteness, and the expand/reduce identity for identical shared positions.
 import { describe, expect, it } from 'vitest';
@@ -251,7 +251,7 @@ describe('sharedReduce', () => {
   });
 });
 
-describe('K-FAC expand vs reduce (specs/KFAC.md §2)', () => {
+describe('K-FAC expand vs reduce (docs/kfac.md §2)', () => {
   it('A_expand = A_reduce when all R shared positions are identical', async () => {
     const rng = new Rng(8);
     const [n, r, d] = [5, 7, 17];

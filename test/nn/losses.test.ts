@@ -200,7 +200,7 @@ describe('MSE: values (CPU, float64)', () => {
   });
 });
 
-describe('loss spec: c of specs/KFAC.md §3', () => {
+describe('loss spec: c of docs/kfac.md §3', () => {
   it('scale(M, C) for every kind and reduction', () => {
     expect(lossSpec('ce', 'sum').scale(10, 4)).toBe(1);
     expect(lossSpec('ce', 'mean').scale(10, 4)).toBeCloseTo(0.1, 15);

@@ -1,4 +1,4 @@
-// The K-FAC optimizer (specs/KFAC.md §4) on both backends: an exact Newton step where the curvature
+// The K-FAC optimizer (docs/kfac.md §4) on both backends: an exact Newton step where the curvature
 // is exactly Kronecker, the batched padded inverses against per-matrix ones, π-damping and exact
 // eigen damping against hand-computed cases, Cholesky retries and non-finite detection, the
 // registration in the optimizer factory, the host copy of its state, and faster training than SGD on two small tasks.
@@ -135,7 +135,7 @@ async function readAll(t: Tensor): Promise<number[]> {
 // ---- exact Kronecker curvature: one step to the minimum ------------------------------------------
 
 describe('one K-FAC step on a quadratic with exactly Kronecker curvature', () => {
-  // One Linear layer, MSE: the GGN is 2c I ⊗ Σ a aᵀ, and K-FAC's G ⊗ A equals it (specs/KFAC.md §6)
+  // One Linear layer, MSE: the GGN is 2c I ⊗ Σ a aᵀ, and K-FAC's G ⊗ A equals it (docs/kfac.md §6)
   // without weight sharing, with sharing in the expand setting (a loss term per position, K-FAC-
   // expand) and in the reduce setting (outputs averaged over the positions, K-FAC-reduce). So with
   // lr 1, no momentum and vanishing damping one step is Newton's and lands on the least-squares

@@ -51,7 +51,7 @@ describe('hyperparameter schema: structure', () => {
     expect(SCHEMA['kfac-expand'].params.map((p) => p.key)).toEqual(kfacKeys);
   });
 
-  it('every entry is complete and its default is valid (specs/KFAC.md §4 defaults for K-FAC)', () => {
+  it('every entry is complete and its default is valid (docs/kfac.md §4 defaults for K-FAC)', () => {
     for (const { group, p } of allParams()) {
       const where = `${group}.${p.key}`;
       expect(p.label.length, where).toBeGreaterThan(0);

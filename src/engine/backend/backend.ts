@@ -154,7 +154,7 @@ export interface Backend {
   // ---- K-FAC factor kernels (shaders/factor.wgsl) ----
   /** α Xᵀ diag(w) X + β C for X [M, d] or [B, M, d]; the result is exactly symmetric. */
   factor(x: Tensor, options?: FactorOptions): Tensor;
-  /** Mean or sum over the weight-sharing dim: [N, R, d] → [N, d] (K-FAC-reduce's â and b̂, specs/KFAC.md §2). */
+  /** Mean or sum over the weight-sharing dim: [N, R, d] → [N, d] (K-FAC-reduce's â and b̂, docs/kfac.md §2). */
   sharedReduce(x: Tensor, op: 'mean' | 'sum'): Tensor;
 
   // ---- batched small dense linear algebra (shaders/cholesky.wgsl, shaders/eigh.wgsl) ----

@@ -17,7 +17,7 @@ export interface CreateBackendOptions {
   maxPooledBytes?: number;
 }
 
-/** Which step failed, so a UI can say what to do about it (specs/LAB-UX.md, "WebGPU availability"). */
+/** Which step failed, so a UI can say what to do about it (docs/lab-ux.md, "WebGPU availability"). */
 export type WebGPUUnavailableKind = 'no-navigator-gpu' | 'insecure-context' | 'no-node-gpu' | 'no-adapter' | 'request-device-failed';
 
 export class WebGPUUnavailableError extends Error {

@@ -1,4 +1,4 @@
-// Damping of the Kronecker factors (specs/KFAC.md §4): π-damping splits λ between A and G for the
+// Damping of the Kronecker factors (docs/kfac.md §4): π-damping splits λ between A and G for the
 // Cholesky inverses, computed on the device from the factors' traces so it needs no read-back;
 // the Levenberg–Marquardt rule adapts λ from the ratio of actual to predicted loss reduction.
 import type { Backend } from '../backend/backend.ts';
@@ -57,7 +57,7 @@ export function reductionRatio(lossBefore: number, lossAfter: number, predictedC
   return Number.isFinite(actual) ? actual / predictedChange : -Infinity;
 }
 
-/** The Levenberg–Marquardt update of λ (specs/KFAC.md §4): ρ < 1/4 raises it by 1/ω, ρ > 3/4 lowers it by ω. */
+/** The Levenberg–Marquardt update of λ (docs/kfac.md §4): ρ < 1/4 raises it by 1/ω, ρ > 3/4 lowers it by ω. */
 export function adaptDamping(damping: number, rho: number | null, settings: AdaptiveDampingSettings = DEFAULT_ADAPTIVE_DAMPING): number {
   if (rho === null) return damping;
   const omega = Math.pow(settings.decay, settings.interval);

@@ -1,4 +1,4 @@
-// The exact GGN block of one layer by brute force (specs/KFAC.md §6), the oracle K-FAC is tested
+// The exact GGN block of one layer by brute force (docs/kfac.md §6), the oracle K-FAC is tested
 // against: J = ∂f/∂θ row by row (one backward pass per output element, seeded with a one-hot), the
 // per-term loss Hessians H_m = ∂²(c ℓ_m)/∂f_m², and Jᵀ H J. Cost O(|f| · backward + M C P²): tiny
 // models only. CPU backend in float64, so that the comparison is limited by K-FAC, not by rounding.

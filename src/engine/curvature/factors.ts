@@ -1,4 +1,4 @@
-// K-FAC factors (specs/KFAC.md §2-3): one forward pass with the curvature hook on, then one
+// K-FAC factors (docs/kfac.md §2-3): one forward pass with the curvature hook on, then one
 // backward pass per back-propagated vector column (type-2: C, MC: mcSamples, empirical: 1), each
 // seeded at the model outputs. Every Linear-like layer's input factor A comes from the captured
 // inputs; its gradient factor G is accumulated inside the gradient hook, so no per-pass gradient is

@@ -1,7 +1,7 @@
-// Batched inversion of many small Kronecker factors (specs/KFAC.md §4 step 2): every factor of a
+// Batched inversion of many small Kronecker factors (docs/kfac.md §4 step 2): every factor of a
 // step is padded to the largest size N with a diagonal block in the unused corner and stacked to
 // [B, N, N], so all of them go through ONE cholesky + ONE choleskyInverse (or ONE eigh) dispatch
-// (DESIGN.md: "many small K-FAC factors: batch them"). The block-diagonal padding keeps each
+// (docs/architecture.md, "WebGPU"). The block-diagonal padding keeps each
 // factor's result exactly in its own corner. Health checks (finiteness, Cholesky status) come
 // back in a single read per attempt.
 import type { Backend } from '../backend/backend.ts';

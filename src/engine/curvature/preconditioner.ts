@@ -1,4 +1,4 @@
-// Applying the inverse Kronecker curvature to a layer's gradient (specs/KFAC.md §4 steps 3-4), all
+// Applying the inverse Kronecker curvature to a layer's gradient (docs/kfac.md §4 steps 3-4), all
 // on the device. With the bias folded, the layer's gradient matrix is V = [∇W | ∇b] (dOut × (dIn+1)),
 // matching A's constant-1 row and column being last (§2).
 import type { Backend } from '../backend/backend.ts';

@@ -1,5 +1,5 @@
 // A picture of one layer's curvature for the lab's curvature panel: the K-FAC running averages A
-// and G (specs/KFAC.md §4 step 1) block-averaged down to heatmap size, their eigenvalues, and the
+// and G (docs/kfac.md §4 step 1) block-averaged down to heatmap size, their eigenvalues, and the
 // spectrum of G ⊗ A, whose eigenvalues are all products λ_G λ_A (the Kronecker factor of the
 // layer's Fisher/GGN block, §1).
 //

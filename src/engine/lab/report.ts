@@ -1,5 +1,5 @@
 // The lab's result formats, shared by the CLI (src/cli/lab.ts) and the browser lab's exports: the
-// JSON document of issue 5 (config, device, every run's history), one CSV row per (run, step), and
+// experiment's JSON document (config, device, every run's history), one CSV row per (run, step), and
 // the first-order baseline the ratios are taken against.
 import type { Backend } from '../backend/backend.ts';
 import type { ExperimentResult, RunResult } from './results.ts';

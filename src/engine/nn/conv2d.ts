@@ -1,5 +1,5 @@
 // Conv2d as unfold (im2col) + the Linear core: the weight is [Cout, Cin·kH·kW] and the shared
-// dim is the output positions, exactly the K-FAC view of a convolution (specs/KFAC.md §1).
+// dim is the output positions, exactly the K-FAC view of a convolution (docs/kfac.md §1).
 import type { Conv2dGeometry } from '../backend/backend.ts';
 import * as ops from '../autograd/ops.ts';
 import type { Variable } from '../autograd/variable.ts';

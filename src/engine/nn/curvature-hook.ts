@@ -1,4 +1,4 @@
-// The curvature hook (specs/KFAC.md §1, DESIGN.md): during a forward/backward pass marked for
+// The curvature hook (docs/kfac.md §1; docs/architecture.md): during a forward/backward pass marked for
 // curvature, every Linear-like layer hands out the input `a` it saw and the gradient `b` at its
 // output, laid out as rows of weight-sharing positions, and says how rows group into examples.
 // The K-FAC code reads only this interface; it never looks inside a layer.

@@ -1,6 +1,6 @@
 // GCN convolution H' = Â H W (Kipf & Welling) with Â = D^{-1/2}(A + I)D^{-1/2} given as a sparse
 // COO list. The aggregation ÂH is a gather + weighted scatter-add; the linear part is a Linear over
-// nodes, so K-FAC sees rows = nodes (specs/KFAC.md §1: a = (ÂH)_v).
+// nodes, so K-FAC sees rows = nodes (docs/kfac.md §1: a = (ÂH)_v).
 import * as ops from '../autograd/ops.ts';
 import type { Variable } from '../autograd/variable.ts';
 import type { Backend } from '../backend/backend.ts';

@@ -1,4 +1,4 @@
-// Losses with the reduction conventions of specs/KFAC.md §3: L = c Σ_m ℓ_m(f_m) over M loss terms,
+// Losses with the reduction conventions of docs/kfac.md §3: L = c Σ_m ℓ_m(f_m) over M loss terms,
 // c = 1 ('sum') or 1/M ('mean'; MSE's 'mean' also averages over the C outputs, c = 1/(M C), like
 // PyTorch). Each loss is one fused autograd op (record) with a closed-form vjp, so its backward is a
 // handful of elementwise dispatches and no host round-trip; ignored targets and the mean's M are
@@ -14,7 +14,7 @@ export type Reduction = 'sum' | 'mean';
 /** Target value that marks a cross-entropy term as ignored (any negative target is ignored). */
 export { IGNORE_INDEX } from '../data/common.ts';
 
-/** What the curvature code needs to know about a loss (specs/KFAC.md §3). */
+/** What the curvature code needs to know about a loss (docs/kfac.md §3). */
 export interface LossSpec {
   readonly kind: LossKind;
   readonly reduction: Reduction;
@@ -195,7 +195,7 @@ export function mseTerms(shape: Shape): { M: number; C: number } {
 }
 
 /**
- * Squared error ℓ_m = Σ_c (f_mc − y_mc)² (no ½, specs/KFAC.md §3: its Hessian is 2I), summed over
+ * Squared error ℓ_m = Σ_c (f_mc − y_mc)² (no ½, docs/kfac.md §3: its Hessian is 2I), summed over
  * the M terms ('sum') or averaged over all M·C outputs ('mean', PyTorch's MSELoss).
  *
  * vjp: ∂L/∂f = 2c (f − y).
@@ -237,7 +237,7 @@ export function computeLoss(spec: LossSpec, outputs: Variable, targets: Tensor):
 }
 
 /**
- * c of specs/KFAC.md §3 as a device scalar (float32 unless asked for float64, as the CPU oracles
+ * c of docs/kfac.md §3 as a device scalar (float32 unless asked for float64, as the CPU oracles
  * do), for the curvature code: for cross-entropy the number of counted terms is only known on the
  * device (ignored targets).
  */

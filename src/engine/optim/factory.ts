@@ -69,7 +69,7 @@ export function createOptimizer(id: string, hyper: Record<string, unknown> = {},
 registerGradientOptimizer('sgd', (hyper, schedule) => new SGD(hyper, schedule));
 registerGradientOptimizer('adam', (hyper, schedule) => new Adam(hyper, schedule));
 registerGradientOptimizer('adamw', (hyper, schedule) => new AdamW(hyper, schedule));
-// K-FAC (specs/KFAC.md §4): expand and reduce differ in one option. The parameters no K-FAC layer
+// K-FAC (docs/kfac.md §4): expand and reduce differ in one option. The parameters no K-FAC layer
 // covers get the configured first-order optimizer (kfac/fallback.ts).
 for (const approx of ['expand', 'reduce'] as const) {
   registerOptimizer(`kfac-${approx}`, (hyper, schedule, clipMaxNorm) => new KfacOptimizer(hyper, { approx, schedule, clipMaxNorm }));

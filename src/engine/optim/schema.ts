@@ -2,7 +2,7 @@
 // schedule and gradient clipping get their key, label, type, default, range, scale and help text.
 // The UI (controls), the URL state and the CLI (parseAssignment), the docs (docsTable) and the
 // optimizer factory (validate) all read it; the value types of each group are derived from it.
-// K-FAC entries follow specs/KFAC.md §4.
+// K-FAC entries follow docs/kfac.md §4.
 
 export type ParamType = 'number' | 'integer' | 'boolean' | 'enum';
 /** How a control should move through the range: 'log' for rates and tolerances spanning decades. */
@@ -200,14 +200,14 @@ export const SCHEMA = {
     label: 'K-FAC-expand',
     kind: 'optimizer',
     description:
-      'K-FAC with the expand approximation (specs/KFAC.md §2): weight-sharing positions (tokens, patches, nodes) count as extra examples. Exact for per-token / per-node losses.',
+      'K-FAC with the expand approximation (docs/kfac.md §2): weight-sharing positions (tokens, patches, nodes) count as extra examples. Exact for per-token / per-node losses.',
     params: kfacParams(),
   },
   'kfac-reduce': {
     label: 'K-FAC-reduce',
     kind: 'optimizer',
     description:
-      'K-FAC with the reduce approximation (specs/KFAC.md §2): inputs are averaged and gradients summed over weight-sharing positions first. Cheaper; exact when the model pools before the loss.',
+      'K-FAC with the reduce approximation (docs/kfac.md §2): inputs are averaged and gradients summed over weight-sharing positions first. Cheaper; exact when the model pools before the loss.',
     params: kfacParams(),
   },
   schedule: {
@@ -304,7 +304,7 @@ export const SCHEMA = {
   },
 } as const satisfies Record<string, GroupSpec>;
 
-/** specs/KFAC.md §4 (shared by K-FAC-expand and K-FAC-reduce). A function so it can sit below SCHEMA's readers. */
+/** docs/kfac.md §4 (shared by K-FAC-expand and K-FAC-reduce). A function so it can sit below SCHEMA's readers. */
 function kfacParams() {
   return [
     {

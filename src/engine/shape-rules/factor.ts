@@ -1,4 +1,4 @@
-// Shape rules of the K-FAC factor family (specs/KFAC.md §2), shared by the CPU twin and WebGPU:
+// Shape rules of the K-FAC factor family (docs/kfac.md §2), shared by the CPU twin and WebGPU:
 //   factor:       C = α Xᵀ diag(w) X + β C₀ for X [M, d] or [B, M, d]  →  [d, d] or [B, d, d]
 //   sharedReduce: [N, R, d] → [N, d], mean (â) or sum (b̂) over the weight-sharing dim.
 import type { FactorOptions } from '../backend/backend.ts';

@@ -1,5 +1,5 @@
 // Shape rules of the batched small dense linear algebra family (K-FAC inverts many damped factors
-// every T_inv steps, specs/KFAC.md §4), shared by the CPU twin and WebGPU, plus checked helpers
+// every T_inv steps, docs/kfac.md §4), shared by the CPU twin and WebGPU, plus checked helpers
 // that work on any backend:
 //   cholesky:         A [..., n, n] → factor L [..., n, n] (lower, zeros above), status int32 [...]
 //   triangularSolve:  L [..., n, n], B [..., n, k] → X [..., n, k] with L X = B (or Lᵀ X = B)

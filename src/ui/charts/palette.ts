@@ -1,7 +1,7 @@
 // Colours and line styles: one colour-blind-safe colour and one dash per run, fixed phase colours.
 
 /**
- * Okabe–Ito, in LAB-UX.md's order but with yellow moved last: it has the weakest contrast on the
+ * Okabe–Ito (docs/lab-ux.md, "Charts") but with yellow moved last: it has the weakest contrast on the
  * white plot background, so it is only used from the eighth run on.
  */
 export const RUN_COLORS: string[] = ['#E69F00', '#56B4E9', '#009E73', '#0072B2', '#D55E00', '#CC79A7', '#000000', '#F0E442'];

@@ -1,4 +1,4 @@
-// TensorBoard-style debiased exponential moving average for the loss curves (LAB-UX.md, "Charts").
+// TensorBoard-style debiased exponential moving average for the loss curves (docs/lab-ux.md, "Charts").
 
 /** Largest smoothing weight: at 1 the average would never move. */
 export const MAX_SMOOTHING = 0.99;

@@ -1,6 +1,6 @@
 // The lab's teaching text for the chosen task: K-FAC in short, expand vs reduce for this model's
 // weight sharing (with a drawing), and what to look for in the charts. Collapsed <details>, so it
-// stays out of the way. The mathematics follows specs/KFAC.md; keep the two in step.
+// stays out of the way. The mathematics follows docs/kfac.md; keep the two in step.
 import { useId } from 'react';
 import { TASKS, type TaskId } from '../../engine/lab/tasks.ts';
 import { FACTOR_BENCH, taskSharing } from './sharing.ts';

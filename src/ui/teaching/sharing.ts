@@ -1,5 +1,5 @@
 // What the weight-sharing dimension R is in each task's model, and which K-FAC setting its loss is
-// in (specs/KFAC.md §1–2), for the explainer and its drawing. The text lives on the task's definition
+// in (docs/kfac.md §1–2), for the explainer and its drawing. The text lives on the task's definition
 // (src/engine/lab/tasks/, `teaching.sharing`); this adds what the drawing derives from it.
 import { TASKS, type TaskId, type TaskSharing as TaskSharingText } from '../../engine/lab/tasks.ts';
 

@@ -1,4 +1,4 @@
-// K-FAC factor kernels on the CPU (specs/KFAC.md §2): the oracle for shaders/factor.wgsl.
+// K-FAC factor kernels on the CPU (docs/kfac.md §2): the oracle for shaders/factor.wgsl.
 // Sums run in float64; only the upper triangle is computed and then mirrored, like the GPU.
 import type { FactorOptions } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';

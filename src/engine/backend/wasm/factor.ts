@@ -1,4 +1,4 @@
-// K-FAC factor dispatch on the WASM backend (specs/KFAC.md §2): α Xᵀ diag(w) X + β C runs as a
+// K-FAC factor dispatch on the WASM backend (docs/kfac.md §2): α Xᵀ diag(w) X + β C runs as a
 // transposed-A matmul on the SIMD kernel (assembly/matmul.ts), then one pass that scales, adds the
 // accumulator and mirrors the upper triangle (assembly/factor.ts), so the result is exactly symmetric.
 import type { FactorOptions } from '../backend.ts';

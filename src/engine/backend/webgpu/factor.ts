@@ -1,4 +1,4 @@
-// K-FAC factor kernels on WebGPU (shaders/factor.wgsl, specs/KFAC.md §2).
+// K-FAC factor kernels on WebGPU (shaders/factor.wgsl, docs/kfac.md §2).
 // factor runs two passes: factor_partial (one invocation per 8×8 upper-triangle tile and M-slice)
 // and factor_finish (adds the slices in order, applies α and β·C₀, writes both triangles).
 import type { FactorOptions } from '../backend.ts';

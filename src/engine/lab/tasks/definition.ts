@@ -9,7 +9,7 @@ import type { Module } from '../../nn/module.ts';
 import type { TaskId } from '../tasks.ts';
 
 /**
- * Which K-FAC approximation the task's weight sharing calls for (specs/KFAC.md §2): 'expand' when
+ * Which K-FAC approximation the task's weight sharing calls for (docs/kfac.md §2): 'expand' when
  * the loss has one term per shared position (tokens, nodes), 'reduce' when the model pools over
  * the positions before the loss (image and graph classification). Without weight sharing (the MLP)
  * both approximations coincide.
@@ -73,7 +73,7 @@ export interface TaskPreset {
   reduce: KfacPreset;
 }
 
-/** What the weight-sharing dimension R is in the task's model (specs/KFAC.md §1–2), for the explainer and its drawing. */
+/** What the weight-sharing dimension R is in the task's model (docs/kfac.md §1–2), for the explainer and its drawing. */
 export interface TaskSharing {
   /** The shared dimension in the plural ("patches", "nodes"), or null when the model shares no weights (R = 1). */
   dim: string | null;

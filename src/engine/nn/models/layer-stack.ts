@@ -1,5 +1,5 @@
 // A model given layer by layer with explicit weights, for cross-checking K-FAC against other
-// implementations (the `factors` tool, src/engine/tools/case.ts) and for the oracles of specs/KFAC.md §6.
+// implementations (the `factors` tool, src/engine/tools/case.ts) and for the oracles of docs/kfac.md §6.
 // Every layer acts on each shared position of inputs [N, R, dIn]; in the reduce setting the model
 // output is the mean over R ([N, C]), in the expand setting it keeps R ([N, R, C]).
 import * as ops from '../../autograd/ops.ts';
@@ -8,7 +8,7 @@ import { Linear } from '../linear.ts';
 import { Module, type LayerContext } from '../module.ts';
 
 export type StackActivation = 'tanh' | 'relu';
-/** Whether the output keeps the shared positions (expand) or averages them (reduce); the loss setting of specs/KFAC.md §2. */
+/** Whether the output keeps the shared positions (expand) or averages them (reduce); the loss setting of docs/kfac.md §2. */
 export type StackSetting = 'expand' | 'reduce';
 
 export type StackLayerSpec =

@@ -1,7 +1,7 @@
 // A tiny Vision Transformer: patch embedding (a Conv2d with kernel = stride = patch, i.e. a Linear
 // shared over patches), learned positional embeddings, optional class token, pre-norm blocks, a
 // final LayerNorm, mean pooling (or the class token) and a Linear head. The loss is per image, so
-// every Linear inside is in the reduce setting (specs/KFAC.md §2).
+// every Linear inside is in the reduce setting (docs/kfac.md §2).
 // Parameters for 1×14×14 inputs, patch 2 (49 tokens), dim 32, 2 blocks, 4 heads, mlpRatio 2,
 // mean pooling, 10 classes: 19,210.
 import type { Variable } from '../../autograd/variable.ts';

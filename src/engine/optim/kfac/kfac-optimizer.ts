@@ -1,4 +1,4 @@
-// The K-FAC optimizer (specs/KFAC.md §4). K-FAC-expand and K-FAC-reduce are this one class, one
+// The K-FAC optimizer (docs/kfac.md §4). K-FAC-expand and K-FAC-reduce are this one class, one
 // option (`approx`) apart. Because the factors come from a forward pass with curvature capture,
 // a step takes the forward function and the loss rather than finished gradients:
 //
