@@ -109,7 +109,12 @@ export interface Backend {
   read(t: Tensor): Promise<TypedArray>;
   /** Reinterpret with a new shape of the same size; shares the buffer, so dispose both. */
   reshape(t: Tensor, shape: Shape): Tensor;
-  /** Copy (also converts between float32, float64 and int32). */
+  /**
+   * Copy (also converts between float32, float64 and int32). float → int32 truncates toward zero
+   * and saturates on every backend: values beyond the int32 range (±Infinity too) become
+   * 2147483647 or −2147483648, and NaN becomes 0 (WebAssembly's i32.trunc_sat; WGSL's i32(f32) is
+   * made to agree in shaders/cast.wgsl; the reference CPU in CpuBackend.cast).
+   */
   cast(t: Tensor, dtype: DType): Tensor;
   release(t: Tensor): void;
   memory(): MemoryStats;

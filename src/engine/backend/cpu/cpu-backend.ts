@@ -96,7 +96,7 @@ export class CpuBackend implements Backend {
   cast(t: Tensor, dtype: DType): Tensor {
     const { tensor, data } = this.alloc(t.shape, dtype);
     const src = this.dataOf(t);
-    if (dtype === 'int32') for (let i = 0; i < src.length; i++) data[i] = Math.trunc(src[i]);
+    if (dtype === 'int32') for (let i = 0; i < src.length; i++) data[i] = saturateToInt32(src[i]);
     else data.set(src);
     return tensor;
   }
@@ -187,4 +187,15 @@ export class CpuBackend implements Backend {
   eigh(a: Tensor): EighResult {
     return linalg.eigh(this, a);
   }
+}
+
+/**
+ * float → int32 as every backend casts it (Backend.cast): truncate toward zero, saturate at the
+ * int32 limits, NaN → 0. Storing into an Int32Array alone would wrap modulo 2^32.
+ */
+function saturateToInt32(v: number): number {
+  if (v !== v) return 0;
+  if (v >= 2147483647) return 2147483647;
+  if (v <= -2147483648) return -2147483648;
+  return Math.trunc(v);
 }
