@@ -80,8 +80,10 @@ export abstract class Module {
     return out;
   }
 
+  /** Frees the parameters and, through each child's own dispose, what children cache (attention masks). */
   dispose(): void {
-    for (const p of this.parameters()) p.variable.value.dispose();
+    for (const v of this.ownParams.values()) v.value.dispose();
+    for (const m of this.children.values()) m.dispose();
   }
 }
 
