@@ -3,7 +3,8 @@
 //     dIn = dOut = 64) as the shared dim R grows from 4 to 256: expand forms A and G from N·R rows,
 //     reduce from N rows after a mean / sum over R;
 //  2. time per optimizer step of SGD, Adam, K-FAC-expand and K-FAC-reduce on the tiny ViT.
-// Usage: npm run bench -- kfac [--backend webgpu|wasm|cpu]. Writes bench/results/kfac.json.
+// Usage: npm run bench -- kfac [--backend webgpu|wasm|cpu]. Writes bench/results/kfac.json on WebGPU (the
+// default) and bench/results/kfac-<backend>.json on the others, so that no run overwrites another backend's.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Backend } from '../src/engine/backend/backend.ts';
 import { createBackend } from '../src/engine/backend/create-backend.ts';
@@ -80,8 +81,9 @@ export async function runKfacBench(args: string[]): Promise<void> {
 
   const out = { device: backend.info.summary, date: new Date().toISOString(), factorTimes: factorRows, stepTimes: stepRows };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/kfac.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
-  console.log('\nwrote bench/results/kfac.json');
+  const file = which === 'webgpu' ? 'kfac.json' : `kfac-${which}.json`;
+  writeFileSync(new URL(`./results/${file}`, import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`\nwrote bench/results/${file}`);
   backend.destroy();
 }
 
