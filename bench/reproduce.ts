@@ -6,7 +6,8 @@
 // side by side for each seed, interleaved on one backend after an untimed warm-up (so pipeline
 // compilation is not charged to whichever run goes first), and report steps and wall-clock to the
 // target. Results: bench/results/reproduce.json (everything, written after each task) and
-// bench/results/reproduce.md (the tables).
+// bench/results/reproduce.md (the tables) for the reference CPU backend; reproduce-<backend>.{json,md}
+// for the others, so one backend's run never overwrites another's.
 //
 // Usage: npm run bench -- reproduce [--backend cpu|wasm|webgpu] [--tasks gcn-node,vit-mnist,...] [--seeds 1,2,3] [--report-only]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -307,9 +308,15 @@ export function markdownReport(device: LabDevice, results: TaskResult[], started
   return lines.join('\n');
 }
 
-function readResults(device: LabDevice): TaskResult[] {
+/** The result files of one backend: the reference CPU keeps the historical names. */
+function resultPaths(backend: string): { json: string; md: string } {
+  const stem = backend === 'cpu' ? 'bench/results/reproduce' : `bench/results/reproduce-${backend}`;
+  return { json: `${stem}.json`, md: `${stem}.md` };
+}
+
+function readResults(device: LabDevice, paths: { json: string }): TaskResult[] {
   try {
-    const previous = JSON.parse(readFileSync('bench/results/reproduce.json', 'utf8')) as { device: LabDevice; tasks: TaskResult[] };
+    const previous = JSON.parse(readFileSync(paths.json, 'utf8')) as { device: LabDevice; tasks: TaskResult[] };
     return previous.device.summary === device.summary ? previous.tasks : [];
   } catch {
     return []; // no earlier results
@@ -318,18 +325,19 @@ function readResults(device: LabDevice): TaskResult[] {
 
 export async function runReproduceBench(args: string[]): Promise<void> {
   const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  const which = flag('--backend') ?? 'cpu';
+  if (which !== 'webgpu' && which !== 'wasm' && which !== 'cpu') throw new Error(`--backend: expected webgpu, wasm or cpu, got ${which}`);
+  const paths = resultPaths(which);
   if (args.includes('--report-only')) {
     // Re-render the markdown from the JSON of an earlier run (e.g. after a change to the report).
-    const saved = JSON.parse(readFileSync('bench/results/reproduce.json', 'utf8')) as {
+    const saved = JSON.parse(readFileSync(paths.json, 'utf8')) as {
       device: LabDevice;
       started: string;
       tasks: TaskResult[];
     };
-    writeFileSync('bench/results/reproduce.md', markdownReport(saved.device, saved.tasks, saved.started));
+    writeFileSync(paths.md, markdownReport(saved.device, saved.tasks, saved.started));
     return;
   }
-  const which = flag('--backend') ?? 'cpu';
-  if (which !== 'webgpu' && which !== 'wasm' && which !== 'cpu') throw new Error(`--backend: expected webgpu, wasm or cpu, got ${which}`);
   const taskList = flag('--tasks')?.split(',') ?? PLANS.map((p) => p.task);
   const plans = taskList.map((id) => {
     const plan = PLANS.find((p) => p.task === id);
@@ -345,15 +353,15 @@ export async function runReproduceBench(args: string[]): Promise<void> {
   const started = new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
   mkdirSync('bench/results', { recursive: true });
   // Tasks run earlier (e.g. with --tasks) on the same device are kept unless rerun now.
-  let results: TaskResult[] = readResults(device).filter((t) => !taskList.includes(t.task));
+  let results: TaskResult[] = readResults(device, paths).filter((t) => !taskList.includes(t.task));
   for (const plan of plans) {
     console.log(`\n${plan.task} (${TASKS[plan.task].setting}): target ${plan.target}, at most ${plan.steps} steps`);
     const done = await runTask(backend, plan, seeds);
     // Re-read: another run of this benchmark (other tasks) may have written in the meantime.
-    results = [...readResults(device).filter((t) => t.task !== plan.task), done];
+    results = [...readResults(device, paths).filter((t) => t.task !== plan.task), done];
     results.sort((a, b) => PLANS.findIndex((p) => p.task === a.task) - PLANS.findIndex((p) => p.task === b.task));
-    writeFileSync('bench/results/reproduce.json', `${JSON.stringify({ device, started, tasks: results }, null, 2)}\n`);
-    writeFileSync('bench/results/reproduce.md', markdownReport(device, results, started));
+    writeFileSync(paths.json, `${JSON.stringify({ device, started, tasks: results }, null, 2)}\n`);
+    writeFileSync(paths.md, markdownReport(device, results, started));
   }
   console.log(`\n${markdownReport(device, results, started)}`);
   backend.destroy();
