@@ -201,6 +201,12 @@ export async function curvatureReport<M extends Module>(
   const exactSums = new Map<string, Tensor>();
   try {
     // ---- 1, 2: the factors of each approximation (the toolkit's fit over all batches) -----------
+    // Untimed warm-up: a fit of each approximation on two examples compiles the device pipelines both
+    // use, so neither fitMs pays one-off compilation (the sweep timed first used to pay all of it).
+    const warmUp = taskData(task, model, { examples: indices.subarray(0, Math.min(2, indices.length)), batchSize: o.batchSize });
+    for (const approx of APPROXES) {
+      (await fitCurvature(model, warmUp, { approx, fisher: o.fisher, bias: o.bias, seed: o.seed, signal: options.signal })).dispose();
+    }
     const fitted = {} as Record<KfacApprox, KroneckerCurvature>;
     for (const approx of APPROXES) {
       fitted[approx] = await fitCurvature(model, data, {

@@ -397,7 +397,7 @@ function ReportView() {
         {shared
           ? 'Reduce sums a layer’s inputs and output gradients over the shared positions (patches, tokens, nodes) before forming A and G, so its factors see R times fewer rows.'
           : 'This model shares no weights, so expand and reduce compute the same factors: a difference in time here is overhead, not the approximation.'}{' '}
-        The sweeps run one after the other, so most of a device’s one-off kernel compilation falls on the first (expand).
+        Both are timed after an untimed warm-up fit of each, so neither pays the device’s one-off kernel compilation.
       </p>
       {layer ? (
         <>
