@@ -11,63 +11,13 @@ import { CaseError, computeCaseFactors, parseFactorsCase, type FactorsCase } fro
 import type { StackLayerSpec } from '../../src/engine/nn/models/layer-stack.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { useBackends } from '../helpers/backends.ts';
+import { randomCase, smallCase } from '../tools/cases.ts';
 import { exactBlocks, flat, kfacError, nested, randomStack } from './oracle-helpers.ts';
 
 const b = useBackends();
 
-/** A valid JSON case: linear 2→3, tanh, linear 3→2, N=2, R=3, MSE in the expand setting. */
-function baseCase(): Record<string, unknown> {
-  return {
-    layers: [
-      {
-        type: 'linear',
-        weight: [
-          [0.5, -1],
-          [1, 0.25],
-          [0, 2],
-        ],
-        bias: [0.1, -0.2, 0.3],
-      },
-      { type: 'tanh' },
-      {
-        type: 'linear',
-        weight: [
-          [1, -1, 0.5],
-          [0.2, 0.3, -0.4],
-        ],
-      },
-    ],
-    setting: 'expand',
-    inputs: [
-      [
-        [1, 0],
-        [0, 1],
-        [1, 1],
-      ],
-      [
-        [2, -1],
-        [0.5, 0],
-        [-1, 1],
-      ],
-    ],
-    targets: [
-      [
-        [0, 1],
-        [1, 0],
-        [0.5, 0.5],
-      ],
-      [
-        [1, 1],
-        [0, 0],
-        [-1, 1],
-      ],
-    ],
-    loss: 'mse',
-  };
-}
-
 function parseError(mutate: (c: Record<string, unknown>) => void): CaseError {
-  const c = baseCase();
+  const c = smallCase();
   mutate(c);
   try {
     parseFactorsCase(c);
@@ -80,7 +30,7 @@ function parseError(mutate: (c: Record<string, unknown>) => void): CaseError {
 
 describe('factors case: parsing and validation', () => {
   it('accepts a valid case and fills in the documented defaults', () => {
-    const c = parseFactorsCase(baseCase());
+    const c = parseFactorsCase(smallCase());
     expect(c).toMatchObject({
       setting: 'expand',
       loss: 'mse',
@@ -98,7 +48,7 @@ describe('factors case: parsing and validation', () => {
     expect(c.layers.map((l) => l.type)).toEqual(['linear', 'tanh', 'linear']);
     expect(
       parseFactorsCase({
-        ...baseCase(),
+        ...smallCase(),
         setting: 'reduce',
         targets: [
           [0, 1],
@@ -106,9 +56,9 @@ describe('factors case: parsing and validation', () => {
         ],
       }).approx,
     ).toBe('reduce');
-    expect(parseFactorsCase({ ...baseCase(), backend: 'webgpu' }).precision).toBe('float32');
+    expect(parseFactorsCase({ ...smallCase(), backend: 'webgpu' }).precision).toBe('float32');
     const ce = parseFactorsCase({
-      ...baseCase(),
+      ...smallCase(),
       loss: 'ce',
       targets: [
         [0, 1, 1],
@@ -245,17 +195,9 @@ describe('factors case: parsing and validation', () => {
   });
 });
 
-/** A JSON case from a random deep linear network (the §6 oracle setup). */
-function linearCase(rng: Rng, setting: 'expand' | 'reduce', N: number, R: number, widths: number[], extra: Record<string, unknown>) {
-  const C = widths[widths.length - 1];
-  return {
-    layers: randomStack(rng, widths, true),
-    setting,
-    inputs: nested(rng, [N, R, widths[0]]),
-    targets: nested(rng, setting === 'expand' ? [N, R, C] : [N, C]),
-    loss: 'mse',
-    ...extra,
-  };
+/** A JSON case from a random deep linear network (the §6 oracle setup), MSE, with bias. */
+function linearCase(seed: number, setting: 'expand' | 'reduce', N: number, R: number, widths: number[], extra: Record<string, unknown>) {
+  return { ...randomCase(seed, { widths, N, R, setting, loss: 'mse' }), ...extra };
 }
 
 function exactFor(c: FactorsCase) {
@@ -267,8 +209,7 @@ describe('factors case: the §6 oracles through the JSON path', () => {
     for (const bias of ['folded', 'separate'] as const) {
       for (const reduction of ['sum', 'mean'] as const) {
         it(`deep linear MSE, ${setting} setting, bias ${bias}, ${reduction}: the matched approximation is exact (CPU float64)`, async () => {
-          const rng = new Rng(41);
-          const json = linearCase(rng, setting, 4, 3, [3, 4, 2], { bias, reduction });
+          const json = linearCase(41, setting, 4, 3, [3, 4, 2], { bias, reduction });
           const c = parseFactorsCase(JSON.parse(JSON.stringify(json)));
           const exact = exactFor(c);
           const out = await computeCaseFactors(c, b.cpu);
@@ -286,7 +227,7 @@ describe('factors case: the §6 oracles through the JSON path', () => {
 
   it('on WebGPU in float32 the factors match the exact GGN to < 1e-3', async () => {
     for (const setting of ['expand', 'reduce'] as const) {
-      const json = linearCase(new Rng(42), setting, 2, 5, [3, 4, 2], { backend: 'webgpu', reduction: 'mean' });
+      const json = linearCase(42, setting, 2, 5, [3, 4, 2], { backend: 'webgpu', reduction: 'mean' });
       const c = parseFactorsCase(json);
       expect(c.precision).toBe('float32');
       const exact = exactBlocks(b.cpu, c, c.bias);
@@ -298,7 +239,7 @@ describe('factors case: the §6 oracles through the JSON path', () => {
   });
 
   it('sanity values: one layer, MSE sum, expand: G = 2NR I and A[last, last] = 1', async () => {
-    const c = parseFactorsCase(linearCase(new Rng(43), 'expand', 4, 3, [3, 2], { reduction: 'sum' }));
+    const c = parseFactorsCase(linearCase(43, 'expand', 4, 3, [3, 2], { reduction: 'sum' }));
     const [l] = (await computeCaseFactors(c, b.cpu)).layers;
     expect(l.G).toEqual([
       [expect.closeTo(24, 12), 0],
@@ -326,7 +267,7 @@ describe('factors case: the §6 oracles through the JSON path', () => {
   });
 
   it('formats one matrix row per line as valid JSON', async () => {
-    const out = await computeCaseFactors(parseFactorsCase(baseCase()), b.cpu);
+    const out = await computeCaseFactors(parseFactorsCase(smallCase()), b.cpu);
     const text = formatCaseFactors(out);
     expect(JSON.parse(text)).toEqual(out);
     expect(text.split('\n').length).toBeGreaterThan(2 * (3 + 4 + 4 + 2));
@@ -340,19 +281,19 @@ describe('npm run factors (a real process)', () => {
 
   it('prints the factors as JSON on stdout and exits 0', async () => {
     const file = join(dir, 'case.json');
-    writeFileSync(file, JSON.stringify(baseCase()));
+    writeFileSync(file, JSON.stringify(smallCase()));
     const result = run(file);
     expect(result.status, result.stderr).toBe(0);
     // npm echoes the script before the command's own output: the JSON starts at the first line "{".
     const jsonStart = result.stdout.search(/^\{/m);
     expect(jsonStart).toBeGreaterThanOrEqual(0);
     const printed = JSON.parse(result.stdout.slice(jsonStart));
-    expect(printed).toEqual(await computeCaseFactors(parseFactorsCase(baseCase()), b.cpu));
+    expect(printed).toEqual(await computeCaseFactors(parseFactorsCase(smallCase()), b.cpu));
   });
 
   it('exits non-zero on an invalid case and names the field on stderr', () => {
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ ...baseCase(), backend: 'gpu' }));
+    writeFileSync(file, JSON.stringify({ ...smallCase(), backend: 'gpu' }));
     const result = run(file);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('backend: expected "cpu", "wasm" or "webgpu", got "gpu"');

@@ -1,4 +1,4 @@
-// Small JSON cases shared by the tool tests and the curvature command's tests.
+// Small JSON cases shared by the tool tests and the factors and curvature commands' tests.
 import { randomStack, nested } from '../curvature/oracle-helpers.ts';
 import { Rng } from '../../src/engine/random.ts';
 
