@@ -12,6 +12,7 @@ import { buildFactorFigure, factorSummary, factorTable, matrixSizeNote } from '.
 import { formatValue } from '../../charts/data-table.ts';
 import { usePlot } from '../../charts/use-plot.ts';
 import { loadPlotly } from '../../charts/plotly-loader.ts';
+import { MessageList } from '../../components/Messages.tsx';
 import { describeCheckpoint, CHECKPOINT_EXTENSION } from '../../checkpoints/checkpoint-library.ts';
 import { useCurvaturePage, type JobView } from './curvature-store.ts';
 import { FISHER_CHOICES, MODEL_SOURCES, type ModelSource } from './curvature-url.ts';
@@ -79,29 +80,14 @@ function PageMessages() {
   const messages = useCurvaturePage((s) => s.messages);
   const urlErrors = useCurvaturePage((s) => s.urlErrors);
   const dismiss = useCurvaturePage((s) => s.dismissMessage);
-  if (messages.length === 0) return null;
   return (
-    <div className="messages" data-testid="curvature-messages">
-      {messages.map((m) => (
-        <div
-          key={m.id}
-          className={`notice notice-${m.kind === 'error' ? 'fail' : m.kind === 'warning' ? 'warn' : 'ok'}`}
-          role={m.kind === 'error' ? 'alert' : 'status'}
-        >
-          <p>{m.text}</p>
-          {m.kind === 'warning' && urlErrors.length > 0 && m.text.startsWith('The link') && (
-            <ul data-testid="curvature-url-errors">
-              {urlErrors.map((e, i) => (
-                <li key={i}>{e}</li>
-              ))}
-            </ul>
-          )}
-          <button type="button" className="link-button" onClick={() => dismiss(m.id)} aria-label="Dismiss this message">
-            Dismiss
-          </button>
-        </div>
-      ))}
-    </div>
+    <MessageList
+      messages={messages}
+      urlErrors={urlErrors}
+      onDismiss={dismiss}
+      testId="curvature-messages"
+      urlErrorsTestId="curvature-url-errors"
+    />
   );
 }
 
