@@ -119,12 +119,13 @@ export function ChartFigure({
   );
 }
 
-function ChartTable({ table }: { table: DataTable }) {
+/** A data table as an accessible HTML table (the first column heads each row), with its note. */
+export function ChartTable({ table, testId }: { table: DataTable; testId?: string }) {
   return (
     <>
       {/* Focusable so keyboard users can scroll a wide or long table. */}
       <div className="chart-table-scroll" tabIndex={0} role="region" aria-label={table.caption}>
-        <table className="chart-table">
+        <table className="chart-table" data-testid={testId}>
           <caption>{table.caption}</caption>
           <thead>
             <tr>

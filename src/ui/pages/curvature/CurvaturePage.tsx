@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useId, useMemo } from 'react';
 import { TASK_IDS, TASKS, type TaskId } from '../../../engine/lab/tasks.ts';
 import type { ReportHeatmap, ReportLayer } from '../../../engine/tools/curvature-report/curvature-report.ts';
-import { ChartFigure } from '../../charts/ChartFigure.tsx';
+import { ChartFigure, ChartTable } from '../../charts/ChartFigure.tsx';
 import { buildFactorFigure, factorSummary, factorTable, matrixSizeNote } from '../../charts/curvature-figures.ts';
 import { formatValue } from '../../charts/data-table.ts';
 import { usePlot } from '../../charts/use-plot.ts';
@@ -413,35 +413,7 @@ function ReportView() {
         zero. EK-FAC keeps K-FAC’s eigenvectors and refits the eigenvalues, so it is never further from F than K-FAC is. “—” marks layers
         too large for the exact block.
       </p>
-      <div className="chart-table-scroll" tabIndex={0} role="region" aria-label={table.caption}>
-        <table className="chart-table" data-testid="layer-table">
-          <caption>{table.caption}</caption>
-          <thead>
-            <tr>
-              {table.columns.map((c) => (
-                <th key={c} scope="col">
-                  {c}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {table.rows.map((row, r) => (
-              <tr key={r}>
-                {row.map((cell, c) =>
-                  c === 0 ? (
-                    <th key={c} scope="row">
-                      {cell}
-                    </th>
-                  ) : (
-                    <td key={c}>{cell}</td>
-                  ),
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ChartTable table={table} testId="layer-table" />
     </section>
   );
 }
