@@ -3,16 +3,10 @@
 // as JSON on stdout. `--help` lists the tools and the case fields; `<tool> --help` one tool's fields.
 // Exit codes: 0 success, 2 unusable input (unknown tool, unreadable file, invalid JSON, or a case
 // field, which the message names), 1 failure while computing.
-import { readFileSync, writeSync } from 'node:fs';
-import { CASE_FIELDS, CaseError, type FieldDoc } from '../engine/tools/case.ts';
+import { CASE_FIELDS } from '../engine/tools/case.ts';
 import { findTool, TOOLS, type CurvatureTool } from '../engine/tools/registry.ts';
+import { failWith, type Fail, fieldLines, readJsonCase, withCaseErrors, writeStdout } from './case-io.ts';
 import { formatToolJson } from './curvature-json.ts';
-
-function fieldLines(fields: Readonly<Record<string, FieldDoc>>): string {
-  return Object.entries(fields)
-    .map(([name, f]) => `  ${name.padEnd(10)} ${f.about}${f.default === undefined ? ' (required)' : ` (default: ${f.default})`}`)
-    .join('\n');
-}
 
 function toolUsage(tool: CurvatureTool): string {
   const own = Object.keys(tool.fields).length > 0 ? fieldLines(tool.fields) : '  (none)';
@@ -40,15 +34,7 @@ ${TOOLS.map((t) => `  ${t.name.padEnd(10)} ${t.about}${Object.keys(t.fields).len
 Case fields (shared by every tool):
 ${fieldLines(CASE_FIELDS)}`;
 
-function fail(message: string, code: number): never {
-  writeSync(2, `curvature: ${message}\n`);
-  process.exit(code);
-}
-
-function writeStdout(text: string): Promise<void> {
-  // Let a piped stdout drain before the process.exit at the end.
-  return new Promise<void>((resolve, reject) => process.stdout.write(text, (e) => (e ? reject(e) : resolve())));
-}
+const fail: Fail = failWith('curvature');
 
 async function main(args: string[]): Promise<void> {
   const isHelp = (a: string | undefined) => a === '--help' || a === '-h';
@@ -65,25 +51,8 @@ async function main(args: string[]): Promise<void> {
   }
   if (args.length !== 2) fail(`expected one case file after the tool\n\n${USAGE}`, 2);
   const source = args[1];
-  let text: string;
-  try {
-    text = readFileSync(source === '-' ? 0 : source, 'utf8');
-  } catch (e) {
-    fail(`cannot read ${source}: ${(e as Error).message}`, 2);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    fail(`${source}: not valid JSON: ${(e as Error).message}`, 2);
-  }
-  let output;
-  try {
-    output = await tool.run(json);
-  } catch (e) {
-    if (e instanceof CaseError) fail(`${source}: ${e.message}`, 2);
-    throw e;
-  }
+  const json = readJsonCase(source, fail);
+  const output = await withCaseErrors(source, fail, () => tool.run(json));
   await writeStdout(`${formatToolJson(output)}\n`);
 }
 

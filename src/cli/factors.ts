@@ -2,22 +2,17 @@
 // by layer, as JSON on stdout, for cross-checks against other K-FAC implementations. The case
 // format is in src/engine/tools/case.ts. Exit codes: 0 success, 2 unusable case (the message names the
 // field), 1 failure while computing.
-import { readFileSync, writeSync } from 'node:fs';
-import { CASE_FIELDS, CaseError, computeCaseFactors, openCaseBackend, parseFactorsCase } from '../engine/tools/case.ts';
+import { CASE_FIELDS, computeCaseFactors, openCaseBackend, parseFactorsCase } from '../engine/tools/case.ts';
+import { failWith, type Fail, fieldLines, readJsonCase, withCaseErrors, writeStdout } from './case-io.ts';
 import { formatCaseFactors } from './factors-case.ts';
 
 const USAGE = `usage: npm run factors -- <case.json | ->
 
 Prints {"layers": [{"index", "A", "G"}, ...]}: the K-FAC factors of every linear layer, in order
 (index = position in "layers"). Case fields:
-${Object.entries(CASE_FIELDS)
-  .map(([name, f]) => `  ${name.padEnd(10)} ${f.about}${f.default === undefined ? ' (required)' : ` (default: ${f.default})`}`)
-  .join('\n')}`;
+${fieldLines(CASE_FIELDS)}`;
 
-function fail(message: string, code: number): never {
-  writeSync(2, `factors: ${message}\n`);
-  process.exit(code);
-}
+const fail: Fail = failWith('factors');
 
 async function main(args: string[]): Promise<void> {
   if (args[0] === '--help' || args[0] === '-h') {
@@ -26,30 +21,12 @@ async function main(args: string[]): Promise<void> {
   }
   if (args.length !== 1) fail(`expected one case file\n\n${USAGE}`, 2);
   const source = args[0];
-  let text: string;
-  try {
-    text = readFileSync(source === '-' ? 0 : source, 'utf8');
-  } catch (e) {
-    fail(`cannot read ${source}: ${(e as Error).message}`, 2);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    fail(`${source}: not valid JSON: ${(e as Error).message}`, 2);
-  }
-  let parsed;
-  try {
-    parsed = parseFactorsCase(json);
-  } catch (e) {
-    if (e instanceof CaseError) fail(`${source}: ${e.message}`, 2);
-    throw e;
-  }
+  const json = readJsonCase(source, fail);
+  const parsed = await withCaseErrors(source, fail, () => parseFactorsCase(json));
   const backend = await openCaseBackend(parsed);
   try {
     const output = formatCaseFactors(await computeCaseFactors(parsed, backend));
-    // Let a piped stdout drain before the process.exit below (pipes are asynchronous on some systems).
-    await new Promise<void>((resolve, reject) => process.stdout.write(output, (e) => (e ? reject(e) : resolve())));
+    await writeStdout(output);
   } finally {
     backend.destroy();
   }
