@@ -7,6 +7,7 @@ import { Rng } from '../../src/engine/random.ts';
 import { ShapeError } from '../../src/engine/shape-rules/shape.ts';
 import { choleskyChecked, NotPositiveDefiniteError, spdInverse, spdSolve } from '../../src/engine/shape-rules/linalg.ts';
 import { AWKWARD_SIZES, useBackends } from '../helpers/backends.ts';
+import { fromSpectrum, randomOrthogonal, randomSymmetric } from '../helpers/matrices.ts';
 
 const b = useBackends();
 const EPS32 = 2 ** -23;
@@ -14,39 +15,6 @@ const BACKENDS = ['cpu', 'gpu'] as const;
 type Which = (typeof BACKENDS)[number];
 
 // ---- host-side float64 matrix helpers (row-major n×n unless said otherwise) ---------------------
-
-/** A random orthogonal matrix: Gram–Schmidt (twice, for float64 orthogonality) on Gaussian columns. */
-function randomOrthogonal(rng: Rng, n: number): Float64Array {
-  const q = rng.normalArray(n * n);
-  for (let j = 0; j < n; j++) {
-    for (let pass = 0; pass < 2; pass++) {
-      for (let k = 0; k < j; k++) {
-        let dot = 0;
-        for (let i = 0; i < n; i++) dot += q[i * n + k] * q[i * n + j];
-        for (let i = 0; i < n; i++) q[i * n + j] -= dot * q[i * n + k];
-      }
-    }
-    let norm = 0;
-    for (let i = 0; i < n; i++) norm += q[i * n + j] ** 2;
-    norm = Math.sqrt(norm);
-    for (let i = 0; i < n; i++) q[i * n + j] /= norm;
-  }
-  return q;
-}
-
-/** Q diag(w) Qᵀ, symmetrised exactly. */
-function fromSpectrum(q: Float64Array, w: ArrayLike<number>, n: number): Float64Array {
-  const a = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let k = 0; k < n; k++) s += q[i * n + k] * w[k] * q[j * n + k];
-      a[i * n + j] = s;
-      a[j * n + i] = s;
-    }
-  }
-  return a;
-}
 
 /** Eigenvalues spread log-uniformly over [lo, hi] (both included). */
 function logspace(lo: number, hi: number, n: number): Float64Array {
@@ -58,19 +26,6 @@ function logspace(lo: number, hi: number, n: number): Float64Array {
 /** An SPD matrix with condition number `cond` (eigenvalues in [1/cond, 1] · scale, random eigenvectors). */
 function spdMatrix(rng: Rng, n: number, cond: number, scale = 1): Float64Array {
   return fromSpectrum(randomOrthogonal(rng, n), logspace(scale / cond, scale, n), n);
-}
-
-/** A random symmetric (indefinite) matrix with N(0, 1) entries. */
-function symmetricMatrix(rng: Rng, n: number): Float64Array {
-  const a = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      const v = rng.normal();
-      a[i * n + j] = v;
-      a[j * n + i] = v;
-    }
-  }
-  return a;
 }
 
 /** Batch of matrices, each rounded to float32 (so both backends and the oracle see identical inputs). */
@@ -504,7 +459,7 @@ describe('eigh', () => {
         const be = b[which];
         const rng = new Rng(400 + n);
         const wide = logspace(1e-6, 1e3, n);
-        const data = stack([symmetricMatrix(rng, n), fromSpectrum(randomOrthogonal(rng, n), wide, n), symmetricMatrix(rng, n)]);
+        const data = stack([randomSymmetric(rng, n), fromSpectrum(randomOrthogonal(rng, n), wide, n), randomSymmetric(rng, n)]);
         const a = upload(which, data, [3, n, n]);
         const result = be.eigh(a);
         expect(result.values.shape).toEqual([3, n]);
@@ -596,7 +551,7 @@ describe('eigh', () => {
   it('cpu float64: reconstruction and orthogonality at ~1e-13, closed-form eigenvalues at 1e-12', async () => {
     const rng = new Rng(13);
     for (const n of [3, 65, 130]) {
-      const data = stack([symmetricMatrix(rng, n), fromSpectrum(randomOrthogonal(rng, n), logspace(1e-6, 1e3, n), n)]);
+      const data = stack([randomSymmetric(rng, n), fromSpectrum(randomOrthogonal(rng, n), logspace(1e-6, 1e3, n), n)]);
       const { values, vectors } = b.cpu.eigh(b.cpu.tensor(data, [2, n, n], 'float64'));
       expect(values.dtype).toBe('float64');
       checkEigh(await values.read(), await vectors.read(), data, n, 2, 1e-13, 1e-13, `cpu float64 n=${n}`);

@@ -6,52 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/engine/backend/cpu/cpu-backend.ts';
 import { hostEigenvalues, hostEigh } from '../../src/engine/linalg/host-eigh.ts';
 import { Rng } from '../../src/engine/random.ts';
+import { fromSpectrum, randomOrthogonal, randomSymmetric } from '../helpers/matrices.ts';
 
 const EPS = 2 ** -52;
-
-function randomSymmetric(rng: Rng, n: number): Float64Array {
-  const m = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      const v = rng.normal();
-      m[i * n + j] = v;
-      m[j * n + i] = v;
-    }
-  }
-  return m;
-}
-
-/** A random orthogonal matrix: modified Gram–Schmidt, twice, on Gaussian columns. */
-function randomOrthogonal(rng: Rng, n: number): Float64Array {
-  const q = rng.normalArray(n * n);
-  for (let j = 0; j < n; j++) {
-    for (let pass = 0; pass < 2; pass++) {
-      for (let k = 0; k < j; k++) {
-        let dot = 0;
-        for (let i = 0; i < n; i++) dot += q[i * n + k] * q[i * n + j];
-        for (let i = 0; i < n; i++) q[i * n + j] -= dot * q[i * n + k];
-      }
-    }
-    let norm = 0;
-    for (let i = 0; i < n; i++) norm += q[i * n + j] ** 2;
-    for (let i = 0; i < n; i++) q[i * n + j] /= Math.sqrt(norm);
-  }
-  return q;
-}
-
-/** Q diag(w) Qᵀ, exactly symmetric. */
-function fromSpectrum(q: Float64Array, w: readonly number[], n: number): Float64Array {
-  const a = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let k = 0; k < n; k++) s += q[i * n + k] * w[k] * q[j * n + k];
-      a[i * n + j] = s;
-      a[j * n + i] = s;
-    }
-  }
-  return a;
-}
 
 function frobenius(m: ArrayLike<number>): number {
   let s = 0;
