@@ -5,21 +5,23 @@
 import type { Module } from '../nn/module.ts';
 import { keep, scope, type Tensor } from '../tensor.ts';
 import { batchTerms, LossScaleTracker, throwIfAborted, yieldToEventLoop, type CurvatureData, type RunControl } from './data.ts';
-import { kfacForward, type BiasMode, type FisherType, type KfacApprox, type LayerFactors, type LossSetting } from './factors.ts';
+import {
+  kfacForward,
+  type BiasMode,
+  type FisherType,
+  type KfacApprox,
+  type KfacFactorOptions,
+  type LayerFactors,
+  type LossSetting,
+} from './factors.ts';
 import { FactorBlock, kroneckerBlock, type EighChoice, type KroneckerBlock } from './kronecker.ts';
 
-export interface FitOptions extends RunControl {
-  approx: KfacApprox;
-  /** Default 'type-2'. */
+/** kfacForward's options (one batch at a time), except that fisher defaults differently and seed advances per batch. */
+export interface FitOptions extends RunControl, Pick<KfacFactorOptions, 'approx' | 'bias' | 'mcSamples' | 'setting'> {
+  /** Default 'type-2' (kfacForward's own default is 'mc'). */
   fisher?: FisherType;
-  /** Default 'folded'. */
-  bias?: BiasMode;
-  /** MC samples per loss term (default 1). */
-  mcSamples?: number;
   /** Seeds the MC labels (batch i uses seed + i; default 0). */
   seed?: number;
-  /** Override the per-layer inference of the loss setting (docs/kfac.md §2). */
-  setting?: LossSetting;
   /** The eigensolver of the layers' lazy eigen() (default 'auto': see DEVICE_EIGH_MAX). */
   eigh?: EighChoice;
 }
