@@ -318,18 +318,16 @@ export function buildCaseModel(c: FactorsCase, backend: Backend): CaseModel {
   };
 }
 
+/** The case's K-FAC options, every one given, so kfacForward and fitCurvature read them alike. */
+export function caseKfacOptions(c: FactorsCase) {
+  return { approx: c.approx, fisher: c.fisher, bias: c.bias, mcSamples: c.mcSamples, seed: c.seed, setting: c.setting };
+}
+
 /** Build the case's model on `backend` and compute its K-FAC factors. */
 export async function computeCaseFactors(c: FactorsCase, backend: Backend): Promise<CaseFactors> {
   const { model, forward, loss, dispose } = buildCaseModel(c, backend);
   try {
-    const factors = computeKfacFactors(forward, loss, {
-      approx: c.approx,
-      fisher: c.fisher,
-      bias: c.bias,
-      mcSamples: c.mcSamples,
-      seed: c.seed,
-      setting: c.setting,
-    });
+    const factors = computeKfacFactors(forward, loss, caseKfacOptions(c));
     const layers: CaseLayerFactors[] = [];
     try {
       for (const { index, layer } of model.linears) {

@@ -3,7 +3,7 @@
 // eigenvalues Λ, the best diagonal of the layer's curvature block in that basis.
 import type { Backend } from '../../backend/backend.ts';
 import { batchList, fitCurvature, fitEkfac, type EkfacCurvature, type KroneckerCurvature } from '../../curvature/toolkit.ts';
-import { buildCaseModel, parseFactorsCase, toRows, type FactorsCase } from '../case.ts';
+import { buildCaseModel, caseKfacOptions, parseFactorsCase, toRows, type FactorsCase } from '../case.ts';
 import { defineTool, type ToolOutput } from '../tool.ts';
 
 /** An eigendecomposition as printed: values descending (clamped at 0), vectors[i][k] = component i of eigenvector k. */
@@ -39,14 +39,7 @@ export async function computeEigen(c: FactorsCase, backend: Backend): Promise<Ei
   let curvature: KroneckerCurvature | null = null;
   let ekfac: EkfacCurvature | null = null;
   try {
-    curvature = await fitCurvature(m.model, data, {
-      approx: c.approx,
-      fisher: c.fisher,
-      bias: c.bias,
-      mcSamples: c.mcSamples,
-      seed: c.seed,
-      setting: c.setting,
-    });
+    curvature = await fitCurvature(m.model, data, caseKfacOptions(c));
     ekfac = await fitEkfac(curvature, m.model, data);
     const out: EigenLayer[] = [];
     for (const [k, layer] of curvature.layers.entries()) {
