@@ -94,9 +94,8 @@ export interface ReportApproximation {
   fit: { kfac: number; ekfac: number } | null;
 }
 
-export interface ReportLayer {
-  /** Position among the model's K-FAC layers, in forward order. */
-  index: number;
+/** What a report says about a layer's shape, before any curvature. */
+interface LayerMeta {
   /** Layer path, e.g. "blocks.0.attn.q". */
   name: string;
   dIn: number;
@@ -106,6 +105,11 @@ export interface ReportLayer {
   bias: BiasMode | 'none';
   /** Names of the weight-sharing dims ([] for none). */
   sharedDims: string[];
+}
+
+export interface ReportLayer extends LayerMeta {
+  /** Position among the model's K-FAC layers, in forward order. */
+  index: number;
   /** Parameters of the weight block, dOut × width. */
   params: number;
   expand: ReportApproximation;
@@ -142,15 +146,6 @@ export function sampleExamples(size: number, n: number, seed: number): Int32Arra
     [all[i], all[j]] = [all[j], all[i]];
   }
   return all.subarray(0, k).sort();
-}
-
-interface LayerMeta {
-  name: string;
-  dIn: number;
-  dOut: number;
-  width: number;
-  bias: BiasMode | 'none';
-  sharedDims: string[];
 }
 
 /** The curvature report of `model` on `task`'s training examples (the model is left as it was). */
