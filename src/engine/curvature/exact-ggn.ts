@@ -128,16 +128,18 @@ function sandwich(J: Float64Array, P: number, H: Float64Array, M: number, C: num
   return out;
 }
 
+/** One [C, C] block per loss term, M of them, row-major. */
+interface TermBlocks {
+  blocks: Float64Array;
+  M: number;
+  C: number;
+}
+
 /**
  * The loss Hessians ∂²(c ℓ_m)/∂f_m² of §3, one [C, C] block per term: MSE 2c I; softmax
  * cross-entropy c (diag(p) − p pᵀ), zero for ignored (negative) targets.
  */
-function termHessians(
-  backend: CpuBackend,
-  f: Float64Array,
-  shape: readonly number[],
-  loss: LossTargets,
-): { blocks: Float64Array; M: number; C: number } {
+function termHessians(backend: CpuBackend, f: Float64Array, shape: readonly number[], loss: LossTargets): TermBlocks {
   const { spec, targets } = loss;
   if (spec.kind === 'mse') {
     const { M, C } = mseTerms(shape);
@@ -150,22 +152,31 @@ function termHessians(
   const C = shape[shape.length - 1];
   const M = f.length / C;
   const labels = readLabels(backend, targets, M);
-  const counted = labels.reduce((n, y) => n + (y >= 0 ? 1 : 0), 0);
-  const c = spec.scale(counted, C);
+  const c = spec.scale(countedLabels(labels), C);
   const blocks = new Float64Array(M * C * C);
   const p = new Float64Array(C);
   for (let m = 0; m < M; m++) {
     if (labels[m] < 0) continue;
-    let max = -Infinity;
-    for (let k = 0; k < C; k++) max = Math.max(max, f[m * C + k]);
-    let total = 0;
-    for (let k = 0; k < C; k++) total += p[k] = Math.exp(f[m * C + k] - max);
-    for (let k = 0; k < C; k++) p[k] /= total;
+    softmaxRow(f, m, C, p, 0);
     for (let k = 0; k < C; k++) {
       for (let l = 0; l < C; l++) blocks[m * C * C + k * C + l] = c * ((k === l ? p[k] : 0) - p[k] * p[l]);
     }
   }
   return { blocks, M, C };
+}
+
+/** The loss terms a cross-entropy counts: negative labels are ignored. */
+function countedLabels(labels: Int32Array): number {
+  return labels.reduce((n, y) => n + (y >= 0 ? 1 : 0), 0);
+}
+
+/** softmax(f[m·C, …, m·C + C − 1]) into out[o, …, o + C − 1], shifted by the row's max for stability. */
+function softmaxRow(f: Float64Array, m: number, C: number, out: Float64Array, o: number): void {
+  let max = -Infinity;
+  for (let k = 0; k < C; k++) max = Math.max(max, f[m * C + k]);
+  let total = 0;
+  for (let k = 0; k < C; k++) total += out[o + k] = Math.exp(f[m * C + k] - max);
+  for (let k = 0; k < C; k++) out[o + k] /= total;
 }
 
 function readLabels(backend: CpuBackend, targets: Tensor, M: number): Int32Array {
@@ -283,12 +294,7 @@ export function exactCurvatureMatrix(
 }
 
 /** The empirical Fisher's per-term blocks c u uᵀ with u = ∇_f ℓ_m at the true label (MSE 2(f − y), CE p − e_y). */
-function termGradientOuters(
-  backend: CpuBackend,
-  f: Float64Array,
-  shape: readonly number[],
-  loss: LossTargets,
-): { blocks: Float64Array; M: number; C: number } {
+function termGradientOuters(backend: CpuBackend, f: Float64Array, shape: readonly number[], loss: LossTargets): TermBlocks {
   const { spec, targets } = loss;
   const C = shape[shape.length - 1];
   const M = f.length / C;
@@ -302,17 +308,10 @@ function termGradientOuters(
     c = spec.scale(terms.M, terms.C);
   } else {
     const labels = readLabels(backend, targets, M);
-    c = spec.scale(
-      labels.reduce((n, y) => n + (y >= 0 ? 1 : 0), 0),
-      C,
-    );
+    c = spec.scale(countedLabels(labels), C);
     for (let m = 0; m < M; m++) {
       if (labels[m] < 0) continue;
-      let max = -Infinity;
-      for (let k = 0; k < C; k++) max = Math.max(max, f[m * C + k]);
-      let total = 0;
-      for (let k = 0; k < C; k++) total += u[m * C + k] = Math.exp(f[m * C + k] - max);
-      for (let k = 0; k < C; k++) u[m * C + k] /= total;
+      softmaxRow(f, m, C, u, m * C);
       u[m * C + labels[m]] -= 1;
     }
   }
