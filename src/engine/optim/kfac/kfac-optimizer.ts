@@ -72,6 +72,16 @@ import {
   type UpdateHealth,
 } from './types.ts';
 
+/** One step's factor matrices to invert (A's, then G's, then separate bias G's), with their labels. */
+interface FactorInversion {
+  ws: InverseWorkspace;
+  layers: LayerState[];
+  matrices: Tensor[];
+  labels: FactorLabel[];
+  health: UpdateHealth | null;
+  step: number;
+}
+
 function zeroTimes(): PhaseTimes {
   return { forward: 0, backward: 0, factors: 0, inverses: 0, precondition: 0, update: 0 };
 }
@@ -299,21 +309,15 @@ export class KfacOptimizer implements Optimizer {
     ];
     const matrices = [...layers.map((l) => l.A), ...layers.map((l) => l.G), ...separate.map((l) => l.G)];
     try {
-      if (this.settings.inverseMethod === 'cholesky') await this.invertCholesky(ws, layers, matrices, labels, health, step);
-      else await this.invertEigen(ws, layers, matrices, labels, health, step);
+      const inversion: FactorInversion = { ws, layers, matrices, labels, health, step };
+      if (this.settings.inverseMethod === 'cholesky') await this.invertCholesky(inversion);
+      else await this.invertEigen(inversion);
     } finally {
       health?.sums.dispose();
     }
   }
 
-  private async invertCholesky(
-    ws: InverseWorkspace,
-    layers: LayerState[],
-    matrices: Tensor[],
-    labels: FactorLabel[],
-    health: UpdateHealth | null,
-    step: number,
-  ): Promise<void> {
+  private async invertCholesky({ ws, layers, matrices, labels, health, step }: FactorInversion): Promise<void> {
     const be = ws.backend;
     const count = layers.length;
     const damped = scope(() => {
@@ -367,14 +371,7 @@ export class KfacOptimizer implements Optimizer {
     }
   }
 
-  private async invertEigen(
-    ws: InverseWorkspace,
-    layers: LayerState[],
-    matrices: Tensor[],
-    labels: FactorLabel[],
-    health: UpdateHealth | null,
-    step: number,
-  ): Promise<void> {
+  private async invertEigen({ ws, layers, matrices, labels, health, step }: FactorInversion): Promise<void> {
     const be = ws.backend;
     const padded = scope(() => {
       const p = padStack(ws, matrices);
