@@ -1,14 +1,36 @@
 // The two MNIST tasks: a small CNN on 14×14 digits and a tiny ViT on 28×28 digits, both in the
 // reduce setting (the model pools over positions or patches before the one-per-image loss).
-import { constant } from '../../autograd/variable.ts';
+import type { Backend } from '../../backend/backend.ts';
+import { constant, type Variable } from '../../autograd/variable.ts';
+import type { Module } from '../../nn/module.ts';
 import { Cnn } from '../../nn/models/cnn.ts';
 import { Vit } from '../../nn/models/vit.ts';
 import { loadMnist } from '../../data/mnist.ts';
-import { defineTask, type LoadedTask } from './definition.ts';
+import type { MnistSize } from '../../data/mnist-format.ts';
+import { defineTask, type LoadedTask, type TaskDefinition } from './definition.ts';
 import { rowTask } from './evaluation.ts';
 
 const MNIST_TRAIN = 4096;
 const MNIST_VAL = 512;
+
+/** The MNIST subset at `size`×`size`, one image [1, size, size] and one label per row, for a model that classifies images. */
+async function mnistTask<M extends Module & { forward(x: Variable): Variable }>(
+  definition: TaskDefinition,
+  size: MnistSize,
+  buildModel: (backend: Backend, seed: number) => M,
+): Promise<LoadedTask> {
+  const d = await loadMnist({ size, normalize: true, trainLimit: MNIST_TRAIN, testLimit: MNIST_VAL });
+  return rowTask(definition, {
+    trainInputs: d.train.images,
+    trainLabels: d.train.labels,
+    valInputs: d.test.images,
+    valLabels: d.test.labels,
+    inputShape: [1, size, size],
+    labelShape: [],
+    buildModel,
+    forward: (model, x) => model.forward(constant(x)),
+  });
+}
 
 export const cnnMnist = defineTask({
   id: 'cnn-mnist',
@@ -45,17 +67,7 @@ export const cnnMnist = defineTask({
     },
   },
   async load(): Promise<LoadedTask> {
-    const d = await loadMnist({ size: 14, normalize: true, trainLimit: MNIST_TRAIN, testLimit: MNIST_VAL });
-    return rowTask(cnnMnist, {
-      trainInputs: d.train.images,
-      trainLabels: d.train.labels,
-      valInputs: d.test.images,
-      valLabels: d.test.labels,
-      inputShape: [1, 14, 14],
-      labelShape: [],
-      buildModel: (backend, seed) => new Cnn({ backend, seed }, { inChannels: 1, height: 14, width: 14, classes: 10 }),
-      forward: (model, x) => model.forward(constant(x)),
-    });
+    return mnistTask(cnnMnist, 14, (backend, seed) => new Cnn({ backend, seed }, { inChannels: 1, height: 14, width: 14, classes: 10 }));
   },
 });
 
@@ -95,17 +107,11 @@ export const vitMnist = defineTask({
     },
   },
   async load(): Promise<LoadedTask> {
-    const d = await loadMnist({ size: 28, normalize: true, trainLimit: MNIST_TRAIN, testLimit: MNIST_VAL });
-    return rowTask(vitMnist, {
-      trainInputs: d.train.images,
-      trainLabels: d.train.labels,
-      valInputs: d.test.images,
-      valLabels: d.test.labels,
-      inputShape: [1, 28, 28],
-      labelShape: [],
-      buildModel: (backend, seed) =>
+    return mnistTask(
+      vitMnist,
+      28,
+      (backend, seed) =>
         new Vit({ backend, seed }, { inChannels: 1, height: 28, width: 28, patch: 7, dim: 32, depth: 2, heads: 4, classes: 10 }),
-      forward: (model, x) => model.forward(constant(x)),
-    });
+    );
   },
 });
