@@ -133,3 +133,28 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/**
+ * Runs `use` on every batch in order: checks for cancellation before each, disposes each batch
+ * after it, reports progress and yields to the event loop between batches, and checks once more at
+ * the end (so a cancel during the last batch is not lost).
+ */
+export async function forEachBatch(
+  data: CurvatureData,
+  control: RunControl,
+  what: string,
+  use: (batch: CurvatureBatch, i: number) => Promise<void>,
+): Promise<void> {
+  for (let i = 0; i < data.batches; i++) {
+    throwIfAborted(control.signal, what);
+    const batch = data.batch(i);
+    try {
+      await use(batch, i);
+    } finally {
+      batch.dispose?.();
+    }
+    control.onProgress?.({ done: i + 1, total: data.batches });
+    await yieldToEventLoop();
+  }
+  throwIfAborted(control.signal, what);
+}

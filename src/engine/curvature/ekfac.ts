@@ -17,7 +17,7 @@ import type { Backend } from '../backend/backend.ts';
 import { withCurvatureCapture, type KfacForwardCapture } from '../nn/curvature-hook.ts';
 import type { Module } from '../nn/module.ts';
 import { keep, readAndDispose, scope, type Tensor } from '../tensor.ts';
-import { batchTerms, LossScaleTracker, throwIfAborted, yieldToEventLoop, type CurvatureData, type RunControl } from './data.ts';
+import { batchTerms, forEachBatch, LossScaleTracker, type CurvatureData, type RunControl } from './data.ts';
 import { backPropagatedSeeds, runSeedPasses, type FisherType } from './factors.ts';
 import type { KroneckerCurvature } from './fit.ts';
 import {
@@ -155,71 +155,62 @@ export async function fitEkfac(
   const sums: LayerSums[] = curvature.layers.map(() => ({ lambda: null, bias: null }));
   const disposeSums = () => sums.forEach((s) => [s.lambda, s.bias].forEach((t) => t?.dispose()));
   try {
-    for (let i = 0; i < data.batches; i++) {
-      throwIfAborted(options.signal, 'fitEkfac');
-      const batch = data.batch(i);
-      try {
-        const { perBatch, shape } = scope(() => {
-          const captures: KfacForwardCapture[] = [];
-          const outputs = withCurvatureCapture({ capture: (c) => void captures.push(c) }, batch.forward);
-          const be = outputs.backend;
-          const perBatch: LayerSums[] = curvature.layers.map(() => ({ lambda: null, bias: null }));
-          const projected: Tensor[] = [];
-          for (const c of captures) {
-            const k = byName.get(c.layer.name);
-            if (k === undefined) continue;
-            if (!parameters.has(c.layer.weight.variable)) throw new Error(`fitEkfac: layer "${c.layer.name}" is not part of the model`);
-            const layer = curvature.layers[k];
-            const withBias = folded && c.layer.bias !== null;
-            const projectedA = keep(scope(() => be.matmul(foldedInput(be, c, withBias), eigens[k].vectorsA)));
-            projected.push(projectedA);
-            if (projectedA.shape[1] !== layer.width)
-              throw new Error(`fitEkfac: layer "${c.layer.name}" has width ${projectedA.shape[1]}, its factors ${layer.width}`);
-            c.output.onGrad((b) => {
-              const next = scope(() => {
-                const projectedB = be.matmul(b, eigens[k].vectorsG);
-                const gamma = perExampleOuter(be, projectedB, projectedA, c.layout);
-                const lambda = be.reduce('sum', be.binary('mul', gamma, gamma), 0);
-                const s = perBatch[k];
-                const out = { lambda: s.lambda ? be.binary('add', s.lambda, lambda) : lambda, bias: s.bias };
-                if (layer.biasBlock) {
-                  const gammaBias = perExampleSum(be, projectedB, c.layout);
-                  const bias = be.reshape(be.reduce('sum', be.binary('mul', gammaBias, gammaBias), 0), [layer.dOut, 1]);
-                  out.bias = s.bias ? be.binary('add', s.bias, bias) : bias;
-                }
-                return { lambda: keep(out.lambda), bias: out.bias ? keep(out.bias) : null };
-              });
-              if (perBatch[k].lambda !== next.lambda) perBatch[k].lambda?.dispose();
-              if (perBatch[k].bias !== next.bias) perBatch[k].bias?.dispose();
-              perBatch[k] = next;
+    await forEachBatch(data, options, 'fitEkfac', async (batch, i) => {
+      const { perBatch, shape } = scope(() => {
+        const captures: KfacForwardCapture[] = [];
+        const outputs = withCurvatureCapture({ capture: (c) => void captures.push(c) }, batch.forward);
+        const be = outputs.backend;
+        const perBatch: LayerSums[] = curvature.layers.map(() => ({ lambda: null, bias: null }));
+        const projected: Tensor[] = [];
+        for (const c of captures) {
+          const k = byName.get(c.layer.name);
+          if (k === undefined) continue;
+          if (!parameters.has(c.layer.weight.variable)) throw new Error(`fitEkfac: layer "${c.layer.name}" is not part of the model`);
+          const layer = curvature.layers[k];
+          const withBias = folded && c.layer.bias !== null;
+          const projectedA = keep(scope(() => be.matmul(foldedInput(be, c, withBias), eigens[k].vectorsA)));
+          projected.push(projectedA);
+          if (projectedA.shape[1] !== layer.width)
+            throw new Error(`fitEkfac: layer "${c.layer.name}" has width ${projectedA.shape[1]}, its factors ${layer.width}`);
+          c.output.onGrad((b) => {
+            const next = scope(() => {
+              const projectedB = be.matmul(b, eigens[k].vectorsG);
+              const gamma = perExampleOuter(be, projectedB, projectedA, c.layout);
+              const lambda = be.reduce('sum', be.binary('mul', gamma, gamma), 0);
+              const s = perBatch[k];
+              const out = { lambda: s.lambda ? be.binary('add', s.lambda, lambda) : lambda, bias: s.bias };
+              if (layer.biasBlock) {
+                const gammaBias = perExampleSum(be, projectedB, c.layout);
+                const bias = be.reshape(be.reduce('sum', be.binary('mul', gammaBias, gammaBias), 0), [layer.dOut, 1]);
+                out.bias = s.bias ? be.binary('add', s.bias, bias) : bias;
+              }
+              return { lambda: keep(out.lambda), bias: out.bias ? keep(out.bias) : null };
             });
-          }
-          const seeds = noGrad(() => backPropagatedSeeds(be, outputs.value, batch.loss, fisher, mcSamples, seed + i));
-          try {
-            runSeedPasses(outputs, seeds, outputs.rank >= 3);
-          } finally {
-            projected.forEach((t) => t.dispose());
-          }
-          return { perBatch, shape: [...outputs.shape] };
-        });
-        try {
-          const inverseScale = scales.add(batch.loss, await batchTerms(batch.loss, shape));
-          perBatch.forEach((p, k) => {
-            sums[k] = {
-              lambda: addScaled(sums[k].lambda, p.lambda, inverseScale),
-              bias: addScaled(sums[k].bias, p.bias, inverseScale),
-            };
+            if (perBatch[k].lambda !== next.lambda) perBatch[k].lambda?.dispose();
+            if (perBatch[k].bias !== next.bias) perBatch[k].bias?.dispose();
+            perBatch[k] = next;
           });
-        } finally {
-          perBatch.forEach((p) => [p.lambda, p.bias].forEach((t) => t?.dispose()));
         }
+        const seeds = noGrad(() => backPropagatedSeeds(be, outputs.value, batch.loss, fisher, mcSamples, seed + i));
+        try {
+          runSeedPasses(outputs, seeds, outputs.rank >= 3);
+        } finally {
+          projected.forEach((t) => t.dispose());
+        }
+        return { perBatch, shape: [...outputs.shape] };
+      });
+      try {
+        const inverseScale = scales.add(batch.loss, await batchTerms(batch.loss, shape));
+        perBatch.forEach((p, k) => {
+          sums[k] = {
+            lambda: addScaled(sums[k].lambda, p.lambda, inverseScale),
+            bias: addScaled(sums[k].bias, p.bias, inverseScale),
+          };
+        });
       } finally {
-        batch.dispose?.();
+        perBatch.forEach((p) => [p.lambda, p.bias].forEach((t) => t?.dispose()));
       }
-      options.onProgress?.({ done: i + 1, total: data.batches });
-      await yieldToEventLoop();
-    }
-    throwIfAborted(options.signal, 'fitEkfac');
+    });
   } catch (e) {
     disposeSums();
     throw e;

@@ -4,7 +4,7 @@
 // over, G by the loss scale c of the whole set (a mean loss gives each batch c = 1/M_b).
 import type { Module } from '../nn/module.ts';
 import { keep, scope, type Tensor } from '../tensor.ts';
-import { batchTerms, LossScaleTracker, throwIfAborted, yieldToEventLoop, type CurvatureData, type RunControl } from './data.ts';
+import { batchTerms, forEachBatch, LossScaleTracker, type CurvatureData, type RunControl } from './data.ts';
 import {
   kfacForward,
   type BiasMode,
@@ -108,37 +108,29 @@ export async function fitCurvature(model: Module, data: CurvatureData, options: 
   const started = performance.now();
   const parameters = new Set(model.parameters().map((p) => p.variable));
   const scales = new LossScaleTracker();
-  let running: RunningLayer[] | null = null;
+  // Assigned in the batch callback: the cast keeps TypeScript from narrowing it to null after the loop.
+  let running = null as RunningLayer[] | null;
   try {
-    for (let i = 0; i < data.batches; i++) {
-      throwIfAborted(options.signal, 'fitCurvature');
-      const batch = data.batch(i);
+    await forEachBatch(data, options, 'fitCurvature', async (batch, i) => {
+      const { factors, shape } = scope(() => {
+        const pass = kfacForward(batch.forward, batch.loss, { ...fitted, seed: fitted.seed + i });
+        const factors = pass.finishFactors().map((f) => ({ ...f, A: keep(f.A), G: keep(f.G) }));
+        return { factors, shape: [...pass.outputs.shape] };
+      });
       try {
-        const { factors, shape } = scope(() => {
-          const pass = kfacForward(batch.forward, batch.loss, { ...fitted, seed: fitted.seed + i });
-          const factors = pass.finishFactors().map((f) => ({ ...f, A: keep(f.A), G: keep(f.G) }));
-          return { factors, shape: [...pass.outputs.shape] };
-        });
-        try {
-          for (const f of factors) {
-            if (!parameters.has(f.layer.weight.variable))
-              throw new Error(`fitCurvature: layer "${f.name}" of the forward pass is not part of the model`);
-          }
-          const inverseScale = scales.add(batch.loss, await batchTerms(batch.loss, shape));
-          running = accumulate(running, factors, inverseScale);
-        } finally {
-          for (const f of factors) {
-            f.A.dispose();
-            f.G.dispose();
-          }
+        for (const f of factors) {
+          if (!parameters.has(f.layer.weight.variable))
+            throw new Error(`fitCurvature: layer "${f.name}" of the forward pass is not part of the model`);
         }
+        const inverseScale = scales.add(batch.loss, await batchTerms(batch.loss, shape));
+        running = accumulate(running, factors, inverseScale);
       } finally {
-        batch.dispose?.();
+        for (const f of factors) {
+          f.A.dispose();
+          f.G.dispose();
+        }
       }
-      options.onProgress?.({ done: i + 1, total: data.batches });
-      await yieldToEventLoop();
-    }
-    throwIfAborted(options.signal, 'fitCurvature');
+    });
   } catch (e) {
     for (const l of running ?? []) {
       l.A.dispose();
