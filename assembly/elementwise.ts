@@ -1,7 +1,7 @@
 // Elementwise kernels in float32 storage. Transcendentals are evaluated in f64 and rounded once
 // (the same formulas as the reference CPU backend, src/engine/backend/cpu/elementwise.ts), so the
 // two backends agree to float32 rounding; + − × ÷ max min run as f32x4 SIMD where the operands
-// are contiguous or one side is a broadcast scalar. Op codes: see src/engine/backend/wasm/op-codes.ts.
+// are contiguous or one side is a broadcast scalar. Op codes: see src/engine/backend/op-codes.ts.
 
 import { exp4, gelu4, sigmoid4, tanh4 } from './vexp';
 

@@ -3,7 +3,7 @@
 import type { BinaryOp, UnaryOp } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';
 import { checkBinary, checkBinaryScalar, checkUnary, checkWhere, collapseBroadcast } from '../../shape-rules/elementwise.ts';
-import { BINARY_CODES, UNARY_CODES } from './op-codes.ts';
+import { BINARY_CODES, UNARY_CODES } from '../op-codes.ts';
 import type { WasmBackend } from './wasm-backend.ts';
 
 export function unary(backend: WasmBackend, op: UnaryOp, x: Tensor): Tensor {

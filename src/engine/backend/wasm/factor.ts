@@ -4,7 +4,7 @@
 import type { FactorOptions } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';
 import { factorPlan, sharedReduceShape } from '../../shape-rules/factor.ts';
-import { REDUCE_CODES } from './op-codes.ts';
+import { REDUCE_CODES } from '../op-codes.ts';
 import type { WasmBackend } from './wasm-backend.ts';
 
 export function factor(backend: WasmBackend, x: Tensor, options: FactorOptions): Tensor {

@@ -2,7 +2,7 @@
 import type { ReduceOp } from '../backend.ts';
 import type { Tensor } from '../../tensor.ts';
 import { planArgmax, planReduce, planSoftmax } from '../../shape-rules/reduce.ts';
-import { REDUCE_CODES } from './op-codes.ts';
+import { REDUCE_CODES } from '../op-codes.ts';
 import type { WasmBackend } from './wasm-backend.ts';
 
 export function reduce(backend: WasmBackend, op: ReduceOp, x: Tensor, axis: number | null, keepDims: boolean): Tensor {

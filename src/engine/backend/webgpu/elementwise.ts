@@ -14,6 +14,7 @@ import {
   type BroadcastPlan,
 } from '../../shape-rules/elementwise.ts';
 import { ShapeError } from '../../shape-rules/shape.ts';
+import { BINARY_CODES, UNARY_CODES } from '../op-codes.ts';
 import { linearGrid, ParamWriter } from './runtime.ts';
 import type { WebGPUBackend } from './webgpu-backend.ts';
 import unaryShader from '../../../../shaders/unary.wgsl?raw';
@@ -22,26 +23,6 @@ import whereShader from '../../../../shaders/where.wgsl?raw';
 import castShader from '../../../../shaders/cast.wgsl?raw';
 
 const WORKGROUP_SIZE = 256;
-
-/** OP codes of shaders/unary.wgsl (the order of its switch). */
-const UNARY_CODES: Record<UnaryOp, number> = {
-  neg: 0,
-  abs: 1,
-  exp: 2,
-  log: 3,
-  sqrt: 4,
-  rsqrt: 5,
-  square: 6,
-  reciprocal: 7,
-  sign: 8,
-  relu: 9,
-  gelu: 10,
-  tanh: 11,
-  sigmoid: 12,
-};
-
-/** OP codes of shaders/binary.wgsl. */
-const BINARY_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, max: 5, min: 6, greater: 7, equal: 8 };
 
 export function unary(backend: WebGPUBackend, op: UnaryOp, x: Tensor): Tensor {
   const { shape } = checkUnary(op, x);

@@ -1,6 +1,7 @@
-// Op codes shared with the WebAssembly kernels (assembly/elementwise.ts, assembly/reduce.ts): the
-// numbers are the `case` labels there, so change both together.
-import type { BinaryOp, ReduceOp, UnaryOp } from '../backend.ts';
+// Op codes of the fast backends' kernels: the numbers are the `case` labels of the WGSL shaders
+// (shaders/unary.wgsl, shaders/binary.wgsl) and of the WebAssembly kernels (assembly/elementwise.ts,
+// assembly/reduce.ts), so change them together. Every op is tested against the reference on both.
+import type { BinaryOp, ReduceOp, UnaryOp } from './backend.ts';
 
 export const UNARY_CODES: Record<UnaryOp, number> = {
   neg: 0,
