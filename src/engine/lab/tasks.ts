@@ -7,7 +7,7 @@
 // optimizer the same BatchSampler stream. Sizes are small enough to train live in a browser (and
 // on the CPU backend in tests).
 import { mlpSpirals } from './tasks/mlp-spirals.ts';
-import { cnnMnist, vitMnist } from './tasks/mnist.ts';
+import { cnnMnist, mlpMnist, vitMnist } from './tasks/mnist.ts';
 import { gcnGraph, gcnNode } from './tasks/gcn.ts';
 import { transformerModular } from './tasks/transformer-modular.ts';
 import type { LoadedTask, TaskDefinition } from './tasks/definition.ts';
@@ -25,7 +25,7 @@ export type {
 } from './tasks/definition.ts';
 
 /** The definitions in the order the task picker and the CLI list them. */
-const DEFINITIONS = [mlpSpirals, cnnMnist, vitMnist, gcnNode, gcnGraph, transformerModular] as const;
+const DEFINITIONS = [mlpSpirals, mlpMnist, cnnMnist, vitMnist, gcnNode, gcnGraph, transformerModular] as const;
 
 export type TaskId = (typeof DEFINITIONS)[number]['id'];
 
