@@ -24,7 +24,14 @@ import {
   reductionRatio,
   type AdaptiveDampingSettings,
 } from '../../curvature/damping.ts';
-import { kfacForward, type KfacApprox, type LayerFactors } from '../../curvature/factors.ts';
+import {
+  kfacForward,
+  perPositionPassesNeeded,
+  positionsWithTargets,
+  type KfacApprox,
+  type KfacFactorOptions,
+  type LayerFactors,
+} from '../../curvature/factors.ts';
 import {
   addScaledMask,
   batchTraces,
@@ -52,6 +59,7 @@ import { defaults } from '../schema.ts';
 import { CONSTANT_SCHEDULE, learningRateAt, type ScheduleSettings } from '../schedules.ts';
 import { PhaseTimer } from '../train-step.ts';
 import { createFallbackOptimizer } from './fallback.ts';
+import { ThermodynamicDevice, thermodynamicInverses } from './thermodynamic.ts';
 import { checkHostState, isHostTensor, readToHost, toDevice, type OptimizerHostState } from '../host-state.ts';
 import {
   FACTOR_NAMES,
@@ -106,9 +114,21 @@ export class KfacOptimizer implements Optimizer {
   /** Σ_steps |Σ Δ ⊙ V| per layer since the last check: non-finite once any update was (read on inversion steps). */
   private health: UpdateHealth | null = null;
   private workspace: InverseWorkspace | null = null;
+  /** The simulated analog device of the 'thermodynamic' inverse method (thermodynamic.ts); keeps each factor's chain for hot starts. */
+  private thermodynamic: ThermodynamicDevice | null = null;
   private lambda: number;
   private updates = 0;
+  /** Factor updates folded into the running averages so far (the running average's bias correction). */
+  private factorUpdates = 0;
   private lastLr = Number.NaN;
+  private lastKlScale = Number.NaN;
+  /**
+   * Read ν back after every step while KL clipping is on (one scalar), so trainStep's result
+   * carries `klScale`; off, the step reads nothing and `klScale` is undefined on clipped runs.
+   */
+  reportKlScale: boolean;
+  /** Things about this run's setting the user should know (e.g. a degenerate K-FAC-reduce layout), each once. */
+  readonly notices: string[] = [];
   private readonly adaptiveRule: AdaptiveDampingSettings;
   /** Running factors from importState, by layer name, waiting for their layer's first capture on this device. */
   private readonly carriedFactors = new Map<string, RunningFactors>();
@@ -122,6 +142,7 @@ export class KfacOptimizer implements Optimizer {
     this.options = options;
     this.schedule = options.schedule ?? CONSTANT_SCHEDULE;
     this.timing = options.timing ?? false;
+    this.reportKlScale = options.reportKlScale ?? true;
     this.lambda = this.settings.damping;
     this.adaptiveRule = { ...DEFAULT_ADAPTIVE_DAMPING, ...options.adaptiveDampingRule };
     this.fallback = options.fallback ?? createFallbackOptimizer(this.settings, this.schedule);
@@ -135,6 +156,11 @@ export class KfacOptimizer implements Optimizer {
   /** The learning rate of the latest step (NaN before the first). */
   get learningRate(): number {
     return this.lastLr;
+  }
+
+  /** ν of the latest step whose ν was known (1 with the clip off or not binding; NaN before the first). */
+  get klScale(): number {
+    return this.lastKlScale;
   }
 
   /** K-FAC steps taken. */
@@ -175,26 +201,35 @@ export class KfacOptimizer implements Optimizer {
     const s = this.settings;
     const lr = learningRateAt(s.lr, this.schedule, step);
     this.lastLr = lr;
-    const factorStep = this.updates % s.tCov === 0 || this.carriedFactors.size > 0 || this.refitFactors;
+    // During the warm start (§4) factors and inverses are refreshed every step, so the first
+    // inverse is not one batch's one-sample estimate kept for T_inv steps.
+    const warm = this.updates < s.inverseWarmup;
+    const factorStep = warm || this.updates % s.tCov === 0 || this.carriedFactors.size > 0 || this.refitFactors;
     this.refitFactors = false;
     const timer = this.timing ? new PhaseTimer(be, zeroTimes()) : null;
     const arena = new TensorArena();
     try {
       const variables = params.map((p) => p.variable);
+      const factorOptions: KfacFactorOptions = {
+        approx: this.approx,
+        fisher: s.fisherType,
+        bias: s.foldBias ? 'folded' : 'separate',
+        mcSamples: s.mcSamples,
+        seed: mcSeed(this.options.seed ?? 0, this.updates),
+        setting: this.options.setting,
+        onPass: this.options.onFactorPass,
+      };
       const pass = arena.run(() => {
         if (!factorStep) {
           const outputs = forward();
-          return { loss: computeLoss(loss.spec, outputs, loss.targets), finishFactors: (): LayerFactors[] => [] };
+          return { loss: computeLoss(loss.spec, outputs, loss.targets), outputs, finishFactors: (): LayerFactors[] => [] };
         }
-        return kfacForward(forward, loss, {
-          approx: this.approx,
-          fisher: s.fisherType,
-          bias: s.foldBias ? 'folded' : 'separate',
-          mcSamples: s.mcSamples,
-          seed: ((this.options.seed ?? 0) * 7919 + this.updates) >>> 0,
-          setting: this.options.setting,
-        });
+        return kfacForward(forward, loss, factorOptions);
       });
+      // Per-position passes (type-2 / empirical on [N, R, C]) skip positions whose targets are all ignored.
+      if (factorStep && perPositionPassesNeeded(s.fisherType, pass.outputs.rank)) {
+        factorOptions.positions = (await positionsWithTargets(loss, pass.outputs.shape)) ?? undefined;
+      }
       await timer?.lap('forward');
 
       let grads = arena.run(() => grad(pass.loss, variables));
@@ -206,35 +241,40 @@ export class KfacOptimizer implements Optimizer {
         const trainable = new Set(variables);
         const factors = arena.run(() => pass.finishFactors());
         this.updateFactors(factors.filter((f) => trainable.has(f.layer.weight.variable)));
+        this.noticeDegenerateReduce(factors);
         await timer?.lap('factors');
       }
 
       const { layerGrads, otherParams, otherGrads } = this.assignGradients(params, grads);
       const names = layerGrads.map((l) => l.name);
       if (this.health && !sameNames(this.health.names, names)) await this.checkHealth(step); // the layer set changed
-      if (this.updates % s.tInv === 0 || layerGrads.some((l) => !l.state.inverse)) {
+      if (warm || this.updates % s.tInv === 0 || layerGrads.some((l) => !l.state.inverse)) {
         await this.updateInverses(step);
         await timer?.lap('inverses');
       }
 
-      const deltas = arena.run(() => this.precondition(layerGrads, lr, step));
+      const { deltas, nu } = arena.run(() => this.precondition(layerGrads, lr, step));
       await timer?.lap('precondition');
 
       const adapt = s.adaptiveDamping && this.updates % this.adaptiveRule.interval === this.adaptiveRule.interval - 1;
       const predicted = arena.run(() => {
         const steps = this.applyUpdates(layerGrads, deltas, lr);
-        this.fallback.step(otherParams, otherGrads, step);
         return adapt ? this.predictedChange(layerGrads, steps) : null;
       });
+      // The Levenberg–Marquardt ratio compares the K-FAC layers' actual and predicted change alone:
+      // the fallback optimizer steps after the trial loss, so neither side counts its step.
       if (predicted) await this.adaptDamping(arena, pass.loss.value, predicted, forward, loss, step);
+      arena.run(() => this.fallback.step(otherParams, otherGrads, step));
       await timer?.lap('update');
+      const klScale = nu === null ? 1 : this.reportKlScale ? (await nu.read())[0] : undefined;
 
       this.updates++;
       if (timer) {
         for (const p of KFAC_PHASES) this.phaseMs[p] += timer.times[p];
         this.timedSteps++;
       }
-      return { loss: arena.release(pass.loss.value), phaseMs: timer?.times };
+      if (klScale !== undefined) this.lastKlScale = klScale;
+      return { loss: arena.release(pass.loss.value), phaseMs: timer?.times, klScale };
     } finally {
       arena.dispose();
     }
@@ -248,7 +288,8 @@ export class KfacOptimizer implements Optimizer {
    * averaged, G summed). The batch factors are not consumed.
    */
   updateFactors(factors: readonly LayerFactors[]): void {
-    const decay = this.settings.factorDecay;
+    const decay = this.factorDecayNow();
+    if (factors.length > 0) this.factorUpdates++;
     scope(() => {
       for (const f of mergeRepeatedLayers(factors)) {
         checkFactorShapes(f);
@@ -285,6 +326,35 @@ export class KfacOptimizer implements Optimizer {
     });
   }
 
+  /**
+   * K-FAC-reduce with one example per batch (node classification: the whole graph is the example,
+   * its nodes the shared positions) averages each layer's inputs into a single row, so A = â âᵀ
+   * has rank 1 and the update is close to a rescaled gradient. The step still runs (it is what
+   * the approximation defines); the notice says why its results say little about K-FAC-reduce.
+   */
+  private noticeDegenerateReduce(factors: readonly LayerFactors[]): void {
+    if (this.approx !== 'reduce' || this.notices.some((n) => n.startsWith('degenerate-reduce:'))) return;
+    const single = factors.filter((f) => f.inputCount === 1 && f.A.shape[0] > 2).map((f) => f.name);
+    if (single.length === 0) return;
+    this.notices.push(
+      `degenerate-reduce: K-FAC-reduce sees one example per batch in layer${single.length > 1 ? 's' : ''} ${single.map((n) => `"${n}"`).join(', ')}` +
+        ' (e.g. node classification on one graph), so each A = â âᵀ has rank 1 and the step is close to a rescaled gradient;' +
+        ' use K-FAC-expand here, or batches of several examples (docs/kfac.md §2).',
+    );
+  }
+
+  /**
+   * The old factors' weight ε_k of the next factor update (§4 step 1): the per-step decay ε raised
+   * to T_cov (so the average remembers the same number of steps whatever T_cov), and never more
+   * than k/(k+1) after k updates, so the first updates average their batches equally instead of
+   * keeping the first batch at weight ε^k.
+   */
+  private factorDecayNow(): number {
+    const perUpdate = Math.pow(this.settings.factorDecay, this.settings.tCov);
+    const k = this.factorUpdates;
+    return Math.min(perUpdate, k / (k + 1));
+  }
+
   // ---- inverses ----------------------------------------------------------------------------------
 
   /**
@@ -301,7 +371,7 @@ export class KfacOptimizer implements Optimizer {
     const ws = (this.workspace ??= new InverseWorkspace(be));
     const health = this.takeHealth();
     // Stack order: A of every layer, G of every layer, then (cholesky) G again for separate biases.
-    const separate = this.settings.inverseMethod === 'cholesky' ? layers.filter((l) => l.info.bias && !l.folded) : [];
+    const separate = this.settings.inverseMethod !== 'eigen' ? layers.filter((l) => l.info.bias && !l.folded) : [];
     const labels: FactorLabel[] = [
       ...layers.map((l) => ({ layer: l.info.name, factor: 'A' as const })),
       ...layers.map((l) => ({ layer: l.info.name, factor: 'G' as const })),
@@ -311,7 +381,19 @@ export class KfacOptimizer implements Optimizer {
     try {
       const inversion: FactorInversion = { ws, layers, matrices, labels, health, step };
       if (this.settings.inverseMethod === 'cholesky') await this.invertCholesky(inversion);
-      else await this.invertEigen(inversion);
+      else if (this.settings.inverseMethod === 'thermodynamic') {
+        const s = this.settings;
+        const device = (this.thermodynamic ??= new ThermodynamicDevice({
+          samples: s.thermoSamples,
+          bits: s.thermoBits,
+          dt: s.thermoDt,
+          hotStart: s.thermoHotStart,
+          seed: this.options.seed ?? 0,
+        }));
+        const out = await thermodynamicInverses(device, { layers, matrices, labels, damping: this.lambda, step, alsoRead: health?.sums });
+        this.checkUpdateHealth(health, out.extra, step);
+        layers.forEach((l, i) => this.setInverse(l, out.inverses[i]));
+      } else await this.invertEigen(inversion);
     } finally {
       health?.sums.dispose();
     }
@@ -521,8 +603,8 @@ export class KfacOptimizer implements Optimizer {
    * Δ per layer (§4 steps 3-4): the preconditioned gradient, scaled by the KL-clipping factor ν.
    * Also folds |Σ Δ ⊙ V| into the update-health accumulator.
    */
-  private precondition(layerGrads: readonly LayerGrads[], lr: number, step: number): LayerStep[] {
-    if (layerGrads.length === 0) return [];
+  private precondition(layerGrads: readonly LayerGrads[], lr: number, step: number): { deltas: LayerStep[]; nu: Tensor | null } {
+    if (layerGrads.length === 0) return { deltas: [], nu: null };
     const be = layerGrads[0].weightGrad.backend;
     const lambda = this.lambda;
     const raw = layerGrads.map(({ state, name, weightGrad, biasGrad }) => {
@@ -559,9 +641,12 @@ export class KfacOptimizer implements Optimizer {
       layerSums,
       step,
     );
-    if (!(this.settings.klClip > 0)) return raw.map(({ matrix, bias }) => ({ matrix, bias }));
+    if (!(this.settings.klClip > 0)) return { deltas: raw.map(({ matrix, bias }) => ({ matrix, bias })), nu: null };
     const nu = klClipScale(be, layerSums, lr, this.settings.klClip);
-    return raw.map(({ matrix, bias }) => ({ matrix: be.binary('mul', matrix, nu), bias: bias && be.binary('mul', bias, nu) }));
+    return {
+      deltas: raw.map(({ matrix, bias }) => ({ matrix: be.binary('mul', matrix, nu), bias: bias && be.binary('mul', bias, nu) })),
+      nu,
+    };
   }
 
   /**
@@ -662,7 +747,7 @@ export class KfacOptimizer implements Optimizer {
     const out: OptimizerHostState = {
       optimizer: this.name,
       params: Object.fromEntries(named.map((p, i) => [p.name, { velocity: host[i] }])),
-      counters: { updates: this.updates, damping: this.lambda },
+      counters: { updates: this.updates, damping: this.lambda, factorUpdates: this.factorUpdates },
       factors: Object.fromEntries(
         layers.map((l, i) => [l.info.name, { A: host[named.length + 2 * i], G: host[named.length + 2 * i + 1], folded: l.folded }]),
       ),
@@ -678,6 +763,7 @@ export class KfacOptimizer implements Optimizer {
     this.releaseState();
     this.updates = exported.counters.updates ?? 0;
     this.lambda = exported.counters.damping ?? this.settings.damping;
+    this.factorUpdates = exported.counters.factorUpdates ?? exported.counters.updates ?? 0;
     for (const { name, variable } of params) {
       const velocity = exported.params[name]?.velocity;
       if (velocity !== undefined && isHostTensor(velocity)) this.velocities.set(variable, toDevice(be, velocity));
@@ -710,6 +796,7 @@ export class KfacOptimizer implements Optimizer {
     this.health = null;
     this.workspace?.dispose();
     this.workspace = null;
+    this.thermodynamic = null;
   }
 }
 
@@ -750,4 +837,12 @@ function mergeRepeatedLayers(factors: readonly LayerFactors[]): LayerFactors[] {
     const sum = (ts: Tensor[]) => ts.reduce((acc, t) => be.binary('add', acc, t));
     return { ...group[0], A: be.binaryScalar('mul', sum(group.map((g) => g.A)), 1 / group.length), G: sum(group.map((g) => g.G)) };
   });
+}
+
+/** The MC label stream of one step: the run's seed and the step mixed into 32 bits (distinct runs, distinct steps). */
+export function mcSeed(seed: number, step: number): number {
+  let h = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ (step >>> 0), 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f);
+  return (h ^ (h >>> 15)) >>> 0;
 }
