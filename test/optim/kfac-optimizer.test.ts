@@ -523,7 +523,7 @@ describe('robustness', () => {
       a.dispose();
       // Targets do not enter the type-2 factors, only the gradient: the update goes bad at step 0 and
       // is caught at the next inversion (step 2 with T_inv = 2).
-      const u = kfac({ fisherType: 'type-2', tInv: 2 });
+      const u = kfac({ fisherType: 'type-2', tInv: 2, inverseWarmup: 0 });
       const updateError = await run(u, clean, nanTargets, 4).catch((e: unknown) => e);
       expect(updateError).toBeInstanceOf(KfacNumericalError);
       expect((updateError as Error).message).toMatch(
@@ -569,7 +569,7 @@ describe('optimizer API', () => {
       const params = model.parameters();
       scope(() => computeLoss(lossSpec('ce', 'mean'), model.forward(x), y)); // warms the loss's constant caches
       const baseline = be.memory().liveTensors;
-      const optimizer = createOptimizer('kfac-reduce', { tInv: 2, adaptiveDamping: true }) as KfacOptimizer;
+      const optimizer = createOptimizer('kfac-reduce', { tInv: 2, inverseWarmup: 2, adaptiveDamping: true }) as KfacOptimizer;
       optimizer.timing = true;
       const cholesky = vi.spyOn(be, 'cholesky');
       const positionBefore = await readAll(model.position.value);
@@ -589,7 +589,7 @@ describe('optimizer API', () => {
       for (let step = 1; step < 5; step++) await stepOnce(step);
       // Steady state: the optimizer's state does not grow with the steps.
       expect(be.memory().liveTensors).toBe(live);
-      expect(cholesky).toHaveBeenCalledTimes(3); // steps 0, 2, 4
+      expect(cholesky).toHaveBeenCalledTimes(4); // warm start: steps 0, 1; then every T_inv: 2, 4
       expect(optimizer.layerNames).toEqual([
         'patch',
         'blocks.0.attn.q',
@@ -619,16 +619,25 @@ describe('optimizer API', () => {
 
 describe('read-backs', () => {
   for (const which of BACKENDS) {
-    it(`an untimed step reads nothing back except on inversion steps on ${which}`, async () => {
-      const be = b[which];
+    it(`an untimed step reads nothing back except on inversion steps, and ν once per clipped step, on ${which}`, async () => {
+      for (const clipped of [false, true]) {
+        const counts = await readBacks(b[which], clipped);
+        // Warm start: steps 0 and 1 invert; then every T_inv = 3 steps (step 3). ν adds one read per step.
+        expect(counts, clipped ? 'clip on' : 'clip off').toEqual([1, 1, 0, 1, 0].map((n) => n + (clipped ? 1 : 0)));
+      }
+    });
+  }
+
+  async function readBacks(be: Backend, clipped: boolean): Promise<number[]> {
+    {
       const model = new Mlp({ backend: be, seed: 2 }, { widths: [2, 5, 3] });
       const x = be.tensor(new Rng(3).normalArray(12), [6, 2]);
       const y = be.tensor([0, 1, 2, 0, 1, 2], [6], 'int32');
-      const optimizer = createOptimizer('kfac-expand', { tInv: 3 }) as KfacOptimizer;
+      const optimizer = createOptimizer('kfac-expand', { tInv: 3, inverseWarmup: 2, klClip: clipped ? 1e-3 : 0 }) as KfacOptimizer;
       const read = vi.spyOn(be, 'read');
       const sync = vi.spyOn(be, 'sync');
       const counts: number[] = [];
-      for (let step = 0; step < 4; step++) {
+      for (let step = 0; step < 5; step++) {
         const before = read.mock.calls.length + sync.mock.calls.length;
         const { loss } = await optimizer.trainStep({
           params: model.parameters(),
@@ -639,11 +648,12 @@ describe('read-backs', () => {
         counts.push(read.mock.calls.length + sync.mock.calls.length - before);
         loss.dispose();
       }
-      expect(counts).toEqual([1, 0, 0, 1]);
       optimizer.dispose();
       model.dispose();
       [x, y].forEach((t) => t.dispose());
-    });
+      vi.restoreAllMocks();
+      return counts;
+    }
   }
 });
 

@@ -7,7 +7,7 @@ import type { Backend } from '../backend/backend.ts';
 import { grad } from '../autograd/backward.ts';
 import { noGrad, type Variable } from '../autograd/variable.ts';
 import { Rng } from '../random.ts';
-import { keep, scope, type Tensor } from '../tensor.ts';
+import { keep, readAndDispose, scope, type Tensor } from '../tensor.ts';
 import { withCurvatureCapture, type KfacForwardCapture, type KfacLayerInfo, type SharingLayout } from '../nn/curvature-hook.ts';
 import { computeLoss, lossScaleTensor, type LossTargets } from '../nn/losses.ts';
 
@@ -30,14 +30,52 @@ export interface KfacFactorOptions {
   /** Override the per-layer inference (a layer whose rows equal the loss terms is in the expand setting). */
   setting?: LossSetting;
   /**
-   * Back-propagate each shared position's loss terms in a pass of its own (default: on for outputs
-   * [N, R, C]). Examples are independent, so this gives every loss term's own vectors — the
-   * per-term rule of §3 — also in models that mix positions (attention), at R times the passes.
-   * Off, one pass seeds all terms at once: exact for position-wise models, the usual cheaper
-   * approximation otherwise (and the only affordable one for node-level GCN losses, where all nodes
-   * form one example).
+   * Back-propagate each shared position's loss terms in a pass of its own. Examples are
+   * independent, so this gives every loss term's own vectors — the per-term rule of §3 — also in
+   * models that mix positions (attention), at R times the passes. Default: on for outputs [N, R, C]
+   * with the type-2 and empirical Fishers, whose vectors of different terms would otherwise meet
+   * in one outer product; off for MC, where one joint pass is already unbiased (the sampled
+   * gradients of different terms are independent with zero mean, so the cross terms vanish in
+   * expectation; `perPositionPassesNeeded`). Off, one pass seeds all terms at once: exact for
+   * position-wise models, the usual cheaper approximation otherwise.
    */
   perPositionPasses?: boolean;
+  /**
+   * With per-position passes: the positions that get a pass (default all). Positions whose loss
+   * terms are all ignored back-propagate zeros and can be left out (`positionsWithTargets`).
+   */
+  positions?: readonly number[];
+  /** Called before each backward pass with the sample/column index and the position (null for a joint pass); for tests and counters. */
+  onPass?: (seed: number, position: number | null) => void;
+}
+
+/** Whether the factors of `fisher` need per-position passes for outputs of this rank (see KfacFactorOptions.perPositionPasses). */
+export function perPositionPassesNeeded(fisher: FisherType, outputRank: number): boolean {
+  return outputRank >= 3 && fisher !== 'mc';
+}
+
+/**
+ * The shared positions r of outputs [N, R, C] at which some cross-entropy target is counted (not
+ * ignored); null when every position counts (MSE, or outputs without positions). One small read.
+ */
+export async function positionsWithTargets(loss: LossTargets, outputShape: readonly number[]): Promise<number[] | null> {
+  if (loss.spec.kind !== 'ce' || outputShape.length < 3) return null;
+  const be = loss.targets.backend;
+  const positions = outputShape[1];
+  const counted = scope(() => {
+    const mask = be.binaryScalar('greater', be.cast(loss.targets, 'float32'), -0.5);
+    const perPosition = be.reduce('sum', be.reshape(mask, [outputShape[0], positions, mask.size / (outputShape[0] * positions)]), 0);
+    return keep(be.reshape(perPosition, [perPosition.size]));
+  });
+  const values = Array.from(await readAndDispose(counted));
+  const per = values.length / positions;
+  const out: number[] = [];
+  for (let r = 0; r < positions; r++) {
+    let any = false;
+    for (let j = 0; j < per; j++) any ||= values[r * per + j] > 0;
+    if (any) out.push(r);
+  }
+  return out.length === positions ? null : out;
 }
 
 export interface LayerFactors {
@@ -56,6 +94,11 @@ export interface LayerFactors {
    * kfacForward; optional only for hand-made factors.
    */
   inputCount?: number;
+  /**
+   * A is the mean over the rows of the counted (not ignored) loss terms only (expand, cross-
+   * entropy): a running sum over batches weighs it by the batch's counted terms, not inputCount.
+   */
+  overCountedTerms?: boolean;
 }
 
 export interface KfacPass {
@@ -106,13 +149,25 @@ function batchFactors(captures: KfacForwardCapture[], outputs: Variable, loss: L
   const dtype = outputs.value.dtype;
   const terms = outputs.value.size / outputs.shape[outputs.rank - 1];
 
+  // Expand: a row whose loss term is ignored adds no curvature of its own (§2), so A averages over
+  // the counted terms' rows only (the LM head on a task with one target per sequence).
+  const rowMask = options.approx === 'expand' ? countedRowWeights(be, loss, outputs.value, dtype) : null;
   const layers = captures.map((c) => {
     const setting = options.setting ?? inferSetting(c, terms);
     const folded = biasMode === 'folded' && c.layer.bias !== null;
-    return { capture: c, setting, folded, A: inputFactor(be, c, options.approx, folded), G: null as Tensor | null };
+    const weights = rowMask && setting === 'expand' && c.input.shape[0] === terms ? rowMask : null;
+    return {
+      capture: c,
+      setting,
+      folded,
+      weighted: weights !== null,
+      A: inputFactor(be, c, options.approx, folded, weights),
+      G: null as Tensor | null,
+    };
   });
+  rowMask?.dispose();
 
-  const perPosition = (options.perPositionPasses ?? outputs.rank >= 3) && outputs.rank >= 3;
+  const perPosition = (options.perPositionPasses ?? perPositionPassesNeeded(fisher, outputs.rank)) && outputs.rank >= 3;
   let collecting = false;
   layers.forEach((l) => {
     l.capture.output.onGrad((b) => {
@@ -132,7 +187,7 @@ function batchFactors(captures: KfacForwardCapture[], outputs: Variable, loss: L
   const seeds = noGrad(() => backPropagatedSeeds(be, outputs.value, loss, fisher, options.mcSamples ?? 1, options.seed ?? 0));
   collecting = true;
   try {
-    runSeedPasses(outputs, seeds, perPosition);
+    runSeedPasses(outputs, seeds, perPosition, options.onPass, options.positions);
   } finally {
     collecting = false;
   }
@@ -145,6 +200,7 @@ function batchFactors(captures: KfacForwardCapture[], outputs: Variable, loss: L
     setting: l.setting,
     bias: l.folded ? 'folded' : 'separate',
     inputCount: options.approx === 'expand' ? l.capture.input.shape[0] : l.capture.layout.examples,
+    ...(l.weighted ? { overCountedTerms: true } : {}),
   }));
 }
 
@@ -159,6 +215,7 @@ export function runSeedPasses(
   seeds: readonly Tensor[],
   perPosition: boolean,
   onPass?: (seed: number, position: number | null) => void,
+  only?: readonly number[],
 ): void {
   const be = outputs.backend;
   try {
@@ -169,7 +226,8 @@ export function runSeedPasses(
         return;
       }
       const positions = outputs.shape[1];
-      for (let r = 0; r < positions; r++) {
+      for (const r of only ?? Array.from({ length: positions }, (_, i) => i)) {
+        if (!(Number.isInteger(r) && r >= 0 && r < positions)) throw new Error(`runSeedPasses: position ${r} is not in [0, ${positions})`);
         onPass?.(k, r);
         // No scope here: the hooks' results (running factors) must outlive the pass.
         const onlyR = new Float64Array(positions);
@@ -198,13 +256,33 @@ function inferSetting(c: KfacForwardCapture, lossTerms: number): LossSetting {
   return c.input.shape[0] === lossTerms ? 'expand' : 'reduce';
 }
 
-/** A: expand 1/(N R) Σ a aᵀ over all rows; reduce 1/N Σ â âᵀ with â the mean over the shared positions. */
-function inputFactor(be: Backend, c: KfacForwardCapture, approx: KfacApprox, folded: boolean): Tensor {
+/**
+ * A: expand 1/(N R) Σ a aᵀ over all rows (with `rowWeights`, Σ w_i a_i a_iᵀ: the mean over the
+ * counted rows); reduce 1/N Σ â âᵀ with â the mean over the shared positions.
+ */
+function inputFactor(be: Backend, c: KfacForwardCapture, approx: KfacApprox, folded: boolean, rowWeights: Tensor | null): Tensor {
   return scope(() => {
     const a = folded ? be.concat([c.input, be.fill([c.input.shape[0], 1], 1, c.input.dtype)], 1) : c.input;
-    if (approx === 'expand') return be.factor(a, { alpha: 1 / a.shape[0] });
+    if (approx === 'expand') {
+      if (rowWeights) return be.factor(a, { rowWeights: rowWeights.dtype === a.dtype ? rowWeights : be.cast(rowWeights, a.dtype) });
+      return be.factor(a, { alpha: 1 / a.shape[0] });
+    }
     const mean = sharedReduce(be, a, c.layout, 'mean');
     return be.factor(mean, { alpha: 1 / mean.shape[0] });
+  });
+}
+
+/**
+ * Row weights [terms] for the expand A: 1/M at the M counted cross-entropy terms, 0 at ignored
+ * ones (computed on the device: which targets are ignored is only known there). null for MSE,
+ * where every term counts. An all-ignored batch gives zero weights (A = 0: the loss has no terms).
+ */
+function countedRowWeights(be: Backend, loss: LossTargets, f: Tensor, dtype: Tensor['dtype']): Tensor | null {
+  if (loss.spec.kind !== 'ce') return null;
+  return scope(() => {
+    const mask = be.reshape(be.binaryScalar('greater', be.cast(loss.targets, dtype), -0.5), [f.size / f.shape[f.rank - 1]]);
+    const count = be.binaryScalar('max', be.reduce('sum', mask, null), 1);
+    return keep(be.binary('div', mask, count));
   });
 }
 

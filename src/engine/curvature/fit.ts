@@ -122,8 +122,9 @@ export async function fitCurvature(model: Module, data: CurvatureData, options: 
           if (!parameters.has(f.layer.weight.variable))
             throw new Error(`fitCurvature: layer "${f.name}" of the forward pass is not part of the model`);
         }
-        const inverseScale = scales.add(batch.loss, await batchTerms(batch.loss, shape));
-        running = accumulate(running, factors, inverseScale);
+        const counted = await batchTerms(batch.loss, shape);
+        const inverseScale = scales.add(batch.loss, counted);
+        running = accumulate(running, factors, inverseScale, counted.terms);
       } finally {
         for (const f of factors) {
           f.A.dispose();
@@ -149,14 +150,20 @@ export async function fitCurvature(model: Module, data: CurvatureData, options: 
   };
 }
 
-function accumulate(running: RunningLayer[] | null, factors: readonly LayerFactors[], inverseScale: number): RunningLayer[] {
+function accumulate(
+  running: RunningLayer[] | null,
+  factors: readonly LayerFactors[],
+  inverseScale: number,
+  countedTerms: number,
+): RunningLayer[] {
   if (running && (running.length !== factors.length || running.some((l, k) => l.factors.name !== factors[k].name))) {
     throw new Error(
       `fitCurvature: batches capture different layers ([${running.map((l) => l.factors.name).join(', ')}] vs [${factors.map((f) => f.name).join(', ')}])`,
     );
   }
   return factors.map((f, k) => {
-    const rows = f.inputCount ?? f.A.shape[0];
+    // An expand A over the counted terms' rows only (factors.ts) weighs its batch by those terms.
+    const rows = f.overCountedTerms ? countedTerms : (f.inputCount ?? f.A.shape[0]);
     const be = f.A.backend;
     const prev = running?.[k];
     const next = scope(() => {

@@ -16,10 +16,17 @@ export interface CreateOptimizerOptions {
   schedule?: Partial<ScheduleSettings>;
   /** Global gradient-norm clipping (the schema's 'clip' group); maxNorm 0 = off. */
   clip?: { maxNorm?: number };
+  /** The run's seed: K-FAC's Monte Carlo label draws follow it (the lab passes the experiment seed); default 0. */
+  seed?: number;
 }
 
 /** Builds an optimizer that applies `clipMaxNorm` (the validated clip.maxNorm, 0 = off) itself. */
-export type OptimizerFactory<G extends OptimizerId> = (hyper: HyperValues<G>, schedule: ScheduleSettings, clipMaxNorm: number) => Optimizer;
+export type OptimizerFactory<G extends OptimizerId> = (
+  hyper: HyperValues<G>,
+  schedule: ScheduleSettings,
+  clipMaxNorm: number,
+  seed: number,
+) => Optimizer;
 /** Builds a first-order optimizer; createOptimizer adds the gradient clipping (a ClippedOptimizer). */
 export type GradientOptimizerFactory<G extends OptimizerId> = (hyper: HyperValues<G>, schedule: ScheduleSettings) => GradientOptimizer;
 
@@ -63,7 +70,11 @@ export function createOptimizer(id: string, hyper: Record<string, unknown> = {},
   const values = validateOrThrow(id, hyper);
   const schedule = scheduleSettings(options.schedule);
   const { maxNorm } = validateOrThrow('clip', options.clip ?? {});
-  return factory(values as never, schedule, maxNorm);
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new HyperparameterError([`seed must be an integer in [0, 4294967295], got ${seed}`]);
+  }
+  return factory(values as never, schedule, maxNorm, seed);
 }
 
 registerGradientOptimizer('sgd', (hyper, schedule) => new SGD(hyper, schedule));
@@ -72,5 +83,8 @@ registerGradientOptimizer('adamw', (hyper, schedule) => new AdamW(hyper, schedul
 // K-FAC (docs/kfac.md §4): expand and reduce differ in one option. The parameters no K-FAC layer
 // covers get the configured first-order optimizer (kfac/fallback.ts).
 for (const approx of ['expand', 'reduce'] as const) {
-  registerOptimizer(`kfac-${approx}`, (hyper, schedule, clipMaxNorm) => new KfacOptimizer(hyper, { approx, schedule, clipMaxNorm }));
+  registerOptimizer(
+    `kfac-${approx}`,
+    (hyper, schedule, clipMaxNorm, seed) => new KfacOptimizer(hyper, { approx, schedule, clipMaxNorm, seed }),
+  );
 }

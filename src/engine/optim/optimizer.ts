@@ -32,6 +32,8 @@ export interface TrainStepResult {
   loss: Tensor;
   /** This step's phase times when timing is on. */
   phaseMs?: StepPhaseTimes;
+  /** K-FAC: ν of this step's KL clip (1 when off or not binding; docs/kfac.md §4). First-order optimizers leave it out. */
+  klScale?: number;
 }
 
 /**

@@ -23,8 +23,12 @@ export interface KfacOptions {
   clipMaxNorm?: number;
   /** Measure per-phase times (each phase ends with a device sync). Can be switched later via `timing`. */
   timing?: boolean;
-  /** Seeds the Monte Carlo labels (a different stream each step). */
+  /** Seeds the Monte Carlo labels (a different stream each step; mcSeed). The lab passes the experiment seed. */
   seed?: number;
+  /** Read ν back after each clipped step so the result carries `klScale` (default true; one scalar read per step). */
+  reportKlScale?: boolean;
+  /** Called before each factor backward pass (sample/column, position or null for a joint pass); for tests and counters. */
+  onFactorPass?: (seed: number, position: number | null) => void;
   /** Force the loss setting of every layer instead of inferring it (factors.ts). */
   setting?: LossSetting;
   /** Cholesky retries with 10× more jitter each (default 4), the first at `choleskyJitter` × mean diagonal (default 1e-4). */
@@ -44,6 +48,12 @@ export type PhaseTimes = Record<KfacPhase, number>;
 
 export interface KfacStepResult extends TrainStepResult {
   phaseMs?: PhaseTimes;
+  /**
+   * ν of this step's KL clip (docs/kfac.md §4 step 4): 1 when the clip is off or did not bind, < 1
+   * when it scaled the update down (then the step no longer grows with the learning rate).
+   * Undefined only when the clip is on and `reportKlScale` is off.
+   */
+  klScale?: number;
 }
 
 export type KfacEvent =
