@@ -11,8 +11,10 @@
 //     model, batch: (rows) => placed.batch(model, rows), examples: subset, batchSize: 64, steps: 200, seed: 1,
 //     optimizer: 'adam', hyper: { lr: 2e-3 },
 //   });
-import { readAndDispose } from '../tensor.ts';
-import type { Module } from '../nn/module.ts';
+import { readAndDispose, scope, type Tensor } from '../tensor.ts';
+import type { Module, NamedParameter } from '../nn/module.ts';
+import type { GradientOptimizer, Optimizer } from '../optim/optimizer.ts';
+import { firstOrderTrainStep } from '../optim/train-step.ts';
 import { createOptimizer } from '../optim/factory.ts';
 import type { ScheduleSettings } from '../optim/schedules.ts';
 import type { OptimizerId } from '../optim/schema.ts';
@@ -41,6 +43,13 @@ export interface TrainModelOptions {
    * change to the weights between steps (a pruning mask re-applied). Awaited.
    */
   onStep?: (step: number, loss: number) => void | Promise<void>;
+  /**
+   * A Gaussian prior as the regulariser (first-order optimizers only): the objective becomes the
+   * batch loss + ½ Σ_p ρ_p ‖θ_p‖², with ρ_p = `prior(p)` read at every step (so it may change between
+   * steps, as the marginal-likelihood training's learned precisions do); its gradient ρ_p θ_p is added
+   * to each parameter's gradient before the optimizer's update. 0 leaves a parameter unregularised.
+   */
+  prior?: (param: NamedParameter) => number;
 }
 
 export interface TrainModelResult {
@@ -73,7 +82,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
     seed: options.seed,
     dropLast: true,
   });
-  const optimizer = createOptimizer(options.optimizer, options.hyper ?? {}, { schedule: options.schedule });
+  const created = createOptimizer(options.optimizer, options.hyper ?? {}, { schedule: options.schedule });
+  const optimizer = options.prior ? withPrior(created, options.prior) : created;
   optimizer.timing = false;
   const params = model.parameters();
   const losses: number[] = [];
@@ -102,4 +112,37 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
     optimizer.dispose();
   }
   return { losses, ms: performance.now() - start };
+}
+
+/**
+ * The optimizer with ∇(½ ρ_p ‖θ_p‖²) = ρ_p θ_p added to every gradient before its update (the
+ * `prior` option): the same step as the optimizer's own, on the regularised objective.
+ */
+function withPrior(inner: Optimizer, prior: (param: NamedParameter) => number): Optimizer {
+  if (!('step' in inner)) throw new Error(`trainModel: prior needs a first-order optimizer, got ${inner.name}`);
+  const gradientOptimizer = inner as GradientOptimizer;
+  const wrapped: GradientOptimizer = {
+    name: inner.name,
+    get timing() {
+      return inner.timing;
+    },
+    set timing(on: boolean) {
+      inner.timing = on;
+    },
+    step(params, grads, step) {
+      // The regularised gradients are temporaries of this scope; the optimizer keeps what it needs.
+      scope(() => {
+        const regularised = grads.map((g, i): Tensor => {
+          const rho = prior(params[i]);
+          return rho > 0 ? g.backend.binary('add', g, g.backend.binaryScalar('mul', params[i].variable.value, rho)) : g;
+        });
+        gradientOptimizer.step(params, regularised, step);
+      });
+    },
+    trainStep: (args) => firstOrderTrainStep(wrapped, args),
+    exportState: (params) => inner.exportState(params),
+    importState: (params, state) => inner.importState(params, state),
+    dispose: () => inner.dispose(),
+  };
+  return wrapped;
 }

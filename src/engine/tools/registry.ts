@@ -3,12 +3,13 @@
 // <tool> case.json` (src/cli/curvature.ts) and any other caller reach by name. A new tool adds its
 // folder under src/engine/tools/ and one line to TOOLS below.
 import { eigenTool } from './eigen/eigen.ts';
+import { marglikTool } from './marglik/marglik.ts';
 import type { CurvatureTool } from './tool.ts';
 
 export type { CurvatureTool, ToolOutput, ToolRunOptions } from './tool.ts';
 
 /** Every tool, in the order `--help` lists them. */
-export const TOOLS: readonly CurvatureTool[] = [eigenTool];
+export const TOOLS: readonly CurvatureTool[] = [eigenTool, marglikTool];
 
 /** The tool of that name, or undefined. */
 export function findTool(name: string): CurvatureTool | undefined {

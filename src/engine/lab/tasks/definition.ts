@@ -35,6 +35,11 @@ export interface PlacedTask<M extends Module = Module> {
   batch(model: M, indices: Int32Array): TrainBatch;
   /** Top-1 accuracy on the fixed validation set (evaluation mode, no gradients). */
   evaluate(model: M): Promise<number>;
+  /**
+   * The batch of these validation-example indices (0 ≤ i < valSize), for tools that need the model's
+   * outputs on held-out data (calibration, predictive uncertainty). Row tasks have it; full-batch tasks may not.
+   */
+  validationBatch?(model: M, indices: Int32Array): TrainBatch;
   dispose(): void;
 }
 

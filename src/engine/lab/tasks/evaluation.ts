@@ -91,6 +91,17 @@ export function rowTask<M extends Module>(
             },
           };
         },
+        validationBatch(model, indices) {
+          const { x, y } = upload(data.valInputs, data.valLabels, indices);
+          return {
+            forward: () => data.forward(model, x),
+            loss: { spec: CROSS_ENTROPY, targets: y },
+            dispose() {
+              x.dispose();
+              y.dispose();
+            },
+          };
+        },
         evaluate: (model) =>
           inEvalMode(model, () =>
             chunkedAccuracy(valSize, (rows) => {
