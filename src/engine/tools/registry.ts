@@ -4,12 +4,14 @@
 // folder under src/engine/tools/ and one line to TOOLS below.
 import { eigenTool } from './eigen/eigen.ts';
 import { marglikTool } from './marglik/marglik.ts';
+import { editTool } from './edit/edit.ts';
+import { pruneTool } from './prune/prune-tool.ts';
 import type { CurvatureTool } from './tool.ts';
 
 export type { CurvatureTool, ToolOutput, ToolRunOptions } from './tool.ts';
 
 /** Every tool, in the order `--help` lists them. */
-export const TOOLS: readonly CurvatureTool[] = [eigenTool, marglikTool];
+export const TOOLS: readonly CurvatureTool[] = [eigenTool, marglikTool, editTool, pruneTool];
 
 /** The tool of that name, or undefined. */
 export function findTool(name: string): CurvatureTool | undefined {
