@@ -116,7 +116,7 @@ export type LabEventType = LabEvent['type'];
 // ---- jobs ---------------------------------------------------------------------------------------
 
 /** The job kinds the worker runs (src/worker/jobs/registry.ts holds their definitions). */
-export const JOB_KINDS = ['train', 'curvature'] as const;
+export const JOB_KINDS = ['train', 'curvature', 'diffusion'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** Where a job is: `done` of `total` units of its current stage (e.g. training steps, batches). */

@@ -1,10 +1,12 @@
 // The worker's job kinds (src/worker/protocol.ts: JOB_KINDS), each defined in its own module.
 import type { JobKind } from '../protocol.ts';
 import { curvatureJob } from './curvature-job.ts';
+import { diffusionJob } from './diffusion-job.ts';
 import type { JobDefinition } from './job.ts';
 import { trainJob } from './train-job.ts';
 
 export const JOBS: Readonly<Record<JobKind, JobDefinition<never, unknown>>> = {
   train: trainJob as JobDefinition<never, unknown>,
   curvature: curvatureJob as JobDefinition<never, unknown>,
+  diffusion: diffusionJob as JobDefinition<never, unknown>,
 };
