@@ -173,9 +173,9 @@ function batchFactors(captures: KfacForwardCapture[], outputs: Variable, loss: L
     l.capture.output.onGrad((b) => {
       if (!collecting) return;
       // K-FAC-reduce sums b over the shared positions of one loss term (§3's per-term rule): in the
-      // reduce setting a term is an example; in the expand setting only a per-position pass holds
-      // a single term's vectors.
-      const sumOverShared = options.approx === 'reduce' && (l.setting === 'reduce' || perPosition);
+      // reduce setting a term is an example; in the expand setting a per-position pass holds a
+      // single term's vectors, and a joint MC pass holds them up to cross terms of mean zero.
+      const sumOverShared = options.approx === 'reduce' && (l.setting === 'reduce' || perPosition || fisher === 'mc');
       const rows = sumOverShared ? sharedReduce(be, b, l.capture.layout, 'sum') : b;
       const next = be.factor(rows, l.G ? { beta: 1, accumulator: l.G } : {});
       if (rows !== b) rows.dispose();
