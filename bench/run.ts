@@ -27,6 +27,16 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
       'steps and wall-clock to a validation target, tuned SGD / Adam / K-FAC-expand / K-FAC-reduce, 3 seeds [--backend cpu|wasm|webgpu] [--tasks a,b] [--seeds 1,2,3]',
     run: async (args) => (await import('./reproduce.ts')).runReproduceBench(args),
   },
+  thermo: {
+    about:
+      'thermodynamic K-FAC: steps to target and final loss vs device bits b and samples S, against digital K-FAC and Adam, 3 seeds [--backend wasm|webgpu|cpu] [--tasks mlp-mnist,vit-mnist] [--seeds 1,2,3]',
+    run: async (args) => (await import('./thermo.ts')).runThermoBench(args),
+  },
+  ngd: {
+    about:
+      'natural gradient on wide ReLU nets: per-step residual ratio vs width for NGD, GD and K-FAC on MNIST 4 vs 9 [--backend wasm|webgpu|cpu] [--widths ...]',
+    run: async (args) => (await import('./ngd.ts')).runNgdBench(args),
+  },
 };
 
 function usage(): string {
