@@ -6,12 +6,13 @@ import { eigenTool } from './eigen/eigen.ts';
 import { marglikTool } from './marglik/marglik.ts';
 import { editTool } from './edit/edit.ts';
 import { pruneTool } from './prune/prune-tool.ts';
+import { influenceTool } from './influence/influence-tool.ts';
 import type { CurvatureTool } from './tool.ts';
 
 export type { CurvatureTool, ToolOutput, ToolRunOptions } from './tool.ts';
 
 /** Every tool, in the order `--help` lists them. */
-export const TOOLS: readonly CurvatureTool[] = [eigenTool, marglikTool, editTool, pruneTool];
+export const TOOLS: readonly CurvatureTool[] = [eigenTool, marglikTool, editTool, pruneTool, influenceTool];
 
 /** The tool of that name, or undefined. */
 export function findTool(name: string): CurvatureTool | undefined {
