@@ -157,7 +157,7 @@ test.describe('the lab on software WebGPU', { tag: '@webgpu-on' }, () => {
 
     const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
     const csv = (await streamText(await csvDownload.createReadStream())).trim().split('\n');
-    expect(csv[0]).toBe('run,label,optimizer,step,trainLoss,valMetric,timeMs');
+    expect(csv[0]).toBe('run,label,optimizer,step,trainLoss,valMetric,timeMs,klScale');
     expect(csv).toHaveLength(1 + 2 * 30);
 
     const [png] = await Promise.all([

@@ -43,6 +43,9 @@ export interface RunHistoryView {
   valStep: number[];
   valMetric: number[];
   timeMs: number[];
+  /** K-FAC runs: steps with a KL-clip scale ν, and ν there (empty for first-order runs). */
+  klStep: number[];
+  klScale: number[];
 }
 
 export interface LongTaskRecord {
@@ -151,6 +154,8 @@ const lab: LabExperimentHook = {
         valStep: [...s.valStep],
         valMetric: [...s.valMetric],
         timeMs: [...s.timeMs],
+        klStep: [...metricSeries.klSeries(i).step],
+        klScale: [...metricSeries.klSeries(i).scale],
       };
     });
   },

@@ -238,6 +238,9 @@ export class LabSession {
     } catch (e) {
       this.error([`could not list the K-FAC layers (the curvature panel falls back to each run's first layer): ${describe(e)}`]);
     }
+    // Pipelines are compiled here, untimed, while the page still says "preparing" (fair clocks:
+    // src/engine/lab/experiment.ts), not inside the first run's first step.
+    await experiment.warmUp();
     if (generation !== this.generation || this.recovery.isRetired(backend)) {
       // Reset, restarted or the device was lost while preparing.
       try {

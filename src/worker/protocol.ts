@@ -71,6 +71,8 @@ export interface MetricsBatch {
   valMetric: Float64Array;
   /** The run's own training time so far, ms. */
   elapsedMs: Float64Array;
+  /** K-FAC's KL-clip scale ν of the step (MetricPoint.klScale); NaN for runs without one. Absent in older batches. */
+  klScale?: Float64Array;
 }
 
 export interface StartedRun {
@@ -116,7 +118,7 @@ export type LabEventType = LabEvent['type'];
 // ---- jobs ---------------------------------------------------------------------------------------
 
 /** The job kinds the worker runs (src/worker/jobs/registry.ts holds their definitions). */
-export const JOB_KINDS = ['train', 'curvature', 'diffusion'] as const;
+export const JOB_KINDS = ['train', 'curvature', 'diffusion', 'prune', 'edit'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** Where a job is: `done` of `total` units of its current stage (e.g. training steps, batches). */
@@ -144,6 +146,7 @@ export function packMetrics(points: readonly MetricPoint[]): { batch: MetricsBat
     trainLoss: new Float64Array(n),
     valMetric: new Float64Array(n),
     elapsedMs: new Float64Array(n),
+    klScale: new Float64Array(n),
   };
   points.forEach((p, i) => {
     batch.run[i] = p.run;
@@ -151,12 +154,21 @@ export function packMetrics(points: readonly MetricPoint[]): { batch: MetricsBat
     batch.trainLoss[i] = p.trainLoss;
     batch.valMetric[i] = p.valMetric ?? Number.NaN;
     batch.elapsedMs[i] = p.elapsedMs;
+    batch.klScale![i] = p.klScale ?? Number.NaN;
   });
   return { batch, transfer: metricsTransferList(batch) };
 }
 
 export function metricsTransferList(batch: MetricsBatch): Transferable[] {
-  return [batch.run.buffer, batch.step.buffer, batch.trainLoss.buffer, batch.valMetric.buffer, batch.elapsedMs.buffer];
+  const buffers: Transferable[] = [
+    batch.run.buffer,
+    batch.step.buffer,
+    batch.trainLoss.buffer,
+    batch.valMetric.buffer,
+    batch.elapsedMs.buffer,
+  ];
+  if (batch.klScale) buffers.push(batch.klScale.buffer);
+  return buffers;
 }
 
 /** The points of a batch again (valMetric absent where NaN); for tests and simple consumers. */
@@ -164,12 +176,14 @@ export function unpackMetrics(batch: MetricsBatch): MetricPoint[] {
   const points: MetricPoint[] = [];
   for (let i = 0; i < batch.run.length; i++) {
     const valMetric = batch.valMetric[i];
+    const klScale = batch.klScale?.[i] ?? Number.NaN;
     points.push({
       run: batch.run[i],
       step: batch.step[i],
       trainLoss: batch.trainLoss[i],
       ...(Number.isNaN(valMetric) ? {} : { valMetric }),
       elapsedMs: batch.elapsedMs[i],
+      ...(Number.isNaN(klScale) ? {} : { klScale }),
     });
   }
   return points;

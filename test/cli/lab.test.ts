@@ -204,10 +204,19 @@ describe('reports', () => {
     }
 
     const csv = labCsv(result).trim().split('\n');
-    expect(csv[0]).toBe('run,label,optimizer,step,trainLoss,valMetric,timeMs');
+    expect(csv[0]).toBe('run,label,optimizer,step,trainLoss,valMetric,timeMs,klScale');
     expect(csv).toHaveLength(1 + 2 * 5);
-    expect(csv[1]).toMatch(/^0,SGD,sgd,1,[\d.e-]+,,[\d.]+$/);
-    expect(csv[10]).toMatch(/^1,K-FAC-reduce,kfac-reduce,5,[\d.e-]+,[\d.]+,[\d.]+$/);
+    // SGD has no KL clip: its klScale cell is empty; K-FAC's holds ν of the step, in (0, 1].
+    expect(csv[1]).toMatch(/^0,SGD,sgd,1,[\d.e-]+,,[\d.]+,$/);
+    expect(csv[10]).toMatch(/^1,K-FAC-reduce,kfac-reduce,5,[\d.e-]+,[\d.]+,[\d.]+,[\d.e-]+$/);
+    const kfacRun = doc.runs[1];
+    expect(doc.runs[0].history.klScale).toBeUndefined();
+    expect(kfacRun.history.klScale).toHaveLength(5);
+    kfacRun.history.klScale.forEach((nu: number, i: number) => {
+      expect(nu).toBeGreaterThan(0);
+      expect(nu).toBeLessThanOrEqual(1);
+      expect(Number(csv[6 + i].split(',').at(-1))).toBe(nu);
+    });
 
     const table = summaryTable(result);
     expect(table).toMatch(/^SGD +[\d.]+ +[\d.]+ +2 +\d+ ms +1\.00× +1\.00× +forward /m);

@@ -6,6 +6,13 @@
 // (non-finite loss) or whose optimizer throws (e.g. KfacNumericalError) stops with a message; the
 // others go on. Every optimizer takes the same step (optim/optimizer.ts: trainStep).
 //
+// Fair clocks: one-time costs (WebGPU pipeline compilation, buffer pools, the JIT's first pass) must
+// not land on whichever run steps first. Before any clock starts, `warmUp()` takes a few untimed steps
+// and one evaluation on a throwaway copy of every distinct code path (same optimizer, same switches)
+// and discards it, so every run starts its clock with the pipelines it needs already built and its
+// own state untouched (the race's numbers do not change; only its clocks). run() warms up by itself;
+// the lab's worker calls warmUp() while it still says "preparing".
+//
 // With `hostCopyInterval` k, every k steps each run's parameters and optimizer state are copied to
 // the host (host-copy.ts); `resumePoints()` turns them into the starting points of a new experiment
 // on another backend (`RunOptions.resume`), which continues every interrupted run from its copy.
@@ -15,7 +22,8 @@ import type { Backend } from '../backend/backend.ts';
 import { readAndDispose } from '../tensor.ts';
 import type { Module, NamedParameter } from '../nn/module.ts';
 import { createOptimizer } from '../optim/factory.ts';
-import type { Optimizer, StepPhaseTimes } from '../optim/optimizer.ts';
+import type { Optimizer, StepPhaseTimes, TrainStepResult } from '../optim/optimizer.ts';
+import type { OptimizerId, ParamValue } from '../optim/schema.ts';
 import { BatchSampler } from '../data/sampler.ts';
 import { discoverCurvatureLayers } from '../nn/layer-discovery.ts';
 import type { ExperimentController } from './controller.ts';
@@ -27,7 +35,7 @@ import {
   type ResolvedOptimizer,
 } from './experiment-config.ts';
 import { captureRun, restoreRun, type ResumePoint, type RunHostCopy } from './host-copy.ts';
-import type { ExperimentResult, MetricPoint, RunResult } from './results.ts';
+import type { ExperimentResult, MetricPoint, RunHistory, RunResult } from './results.ts';
 import { loadTask, TASKS, type PlacedTask, type TaskDefinition, type TrainBatch } from './tasks.ts';
 
 export interface RunOptions {
@@ -47,7 +55,17 @@ export interface RunOptions {
   hostCopyInterval?: number;
   /** Start from these points (one per run, from `resumePoints()` of an interrupted experiment of the same config). */
   resume?: readonly ResumePoint[];
+  /** Untimed warm-up steps per distinct code path before the clocks start (default WARMUP_STEPS; 0: none). */
+  warmupSteps?: number;
+  /** The clock the runs' times are read from (ms; default performance.now). Tests pass a fake one. */
+  clock?: () => number;
 }
+
+/**
+ * Warm-up steps per code path: the first step of K-FAC computes factors and inverts them, the second
+ * only preconditions, so two steps build every pipeline a run uses (the evaluation is warmed as well).
+ */
+export const WARMUP_STEPS = 2;
 
 interface RunState {
   readonly index: number;
@@ -75,6 +93,7 @@ export interface HostCopyStats {
 export class Experiment {
   private started = false;
   private disposed = false;
+  private warmed: Promise<void> | null = null;
   private readonly copyStats: HostCopyStats = { copies: 0, totalMs: 0 };
 
   private constructor(
@@ -104,8 +123,7 @@ export class Experiment {
     try {
       config.optimizers.forEach((entry, index) => {
         const model = placed.buildModel(config.seed);
-        const optimizer = createOptimizer(entry.id, entry.hyper, { schedule: entry.schedule, clip: entry.clip });
-        optimizer.timing = options.phaseTiming ?? true;
+        const optimizer = buildOptimizer(entry, config.seed, options);
         const params = model.parameters();
         const point = options.resume?.[index];
         // Built before the restore, so a failing restore still disposes what it made.
@@ -124,7 +142,7 @@ export class Experiment {
             optimizer: entry.id,
             label: entry.label,
             hyper: entry.hyper,
-            history: { step: [], trainLoss: [], valMetric: [], timeMs: [] },
+            history: emptyHistory(entry.id),
             stepsToTarget: null,
             timeToTargetMs: null,
             phaseMs: {},
@@ -205,12 +223,62 @@ export class Experiment {
     );
   }
 
+  /**
+   * The untimed warm-up (see the file comment): for every distinct code path among the runs still to
+   * step, a throwaway model and optimizer built like the run's take `warmupSteps` steps on the run's
+   * first batches and one evaluation, then are released. A failure here is left for the real run to
+   * meet and report. Idempotent; run() calls it, the worker calls it earlier to say "preparing".
+   */
+  warmUp(): Promise<void> {
+    this.warmed ??= this.warmUpOnce();
+    return this.warmed;
+  }
+
+  private async warmUpOnce(): Promise<void> {
+    const steps = this.options.warmupSteps ?? WARMUP_STEPS;
+    if (!(Number.isInteger(steps) && steps >= 0)) throw new Error(`warmupSteps: expected a whole number ≥ 0, got ${steps}`);
+    if (steps === 0) return;
+    const seen = new Set<string>();
+    for (const state of this.states) {
+      const key = codePathKey(state.entry);
+      if (state.done || seen.has(key)) continue;
+      seen.add(key);
+      if (this.halted()) return;
+      const model = this.placed.buildModel(this.config.seed);
+      let optimizer: Optimizer | null = null;
+      try {
+        optimizer = buildOptimizer(state.entry, this.config.seed, this.options);
+        const params = model.parameters();
+        for (let t = 0; t < steps && !this.halted(); t++) {
+          const batch = this.placed.batch(model, state.sampler.batchAtStep(t).indices);
+          try {
+            const out = await optimizer.trainStep({ params, forward: batch.forward, loss: batch.loss, step: t });
+            await readAndDispose(out.loss);
+          } finally {
+            batch.dispose();
+          }
+        }
+        await this.placed.evaluate(model);
+      } catch {
+        // The run itself takes the same steps and reports what went wrong there.
+      } finally {
+        optimizer?.dispose();
+        model.dispose();
+      }
+    }
+  }
+
+  private halted(): boolean {
+    return (this.options.controller?.stopped ?? false) || (this.options.signal?.aborted ?? false);
+  }
+
   async run(): Promise<ExperimentResult> {
     if (this.started) throw new Error('Experiment.run: an experiment runs once; create a new one');
     this.started = true;
-    const { controller, signal, onMetrics } = this.options;
-    const halted = () => (controller?.stopped ?? false) || (signal?.aborted ?? false);
+    const { controller, onMetrics } = this.options;
+    const halted = () => this.halted();
     let stopped = false;
+    await this.warmUp();
     for (const state of this.states) if (!state.done) rewindResult(state);
     const live = this.states.filter((s) => !s.done);
     const first = live.length > 0 ? Math.min(...live.map((s) => s.firstStep)) : this.config.steps;
@@ -251,11 +319,19 @@ export class Experiment {
     let batch: TrainBatch | null = null;
     let loss: number;
     let phaseMs: StepPhaseTimes | undefined;
-    const start = performance.now();
+    let klScale: number | undefined;
+    const clock = this.clock;
+    const start = clock();
     try {
       batch = this.placed.batch(state.model, indices);
-      const out = await state.optimizer.trainStep({ params: state.params, forward: batch.forward, loss: batch.loss, step: t });
+      const out: TrainStepResult & { klScale?: number } = await state.optimizer.trainStep({
+        params: state.params,
+        forward: batch.forward,
+        loss: batch.loss,
+        step: t,
+      });
       phaseMs = out.phaseMs ? { ...out.phaseMs } : undefined;
+      klScale = out.klScale;
       loss = (await readAndDispose(out.loss))[0];
     } catch (e) {
       const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
@@ -264,7 +340,7 @@ export class Experiment {
     } finally {
       batch?.dispose();
     }
-    state.elapsedMs += performance.now() - start;
+    state.elapsedMs += clock() - start;
     if (!Number.isFinite(loss)) {
       this.fail(state, `step ${t + 1}: training loss is ${loss} (diverged); run stopped`);
       return null;
@@ -286,6 +362,7 @@ export class Experiment {
     r.history.trainLoss.push(loss);
     r.history.valMetric.push(valMetric ?? null);
     r.history.timeMs.push(state.elapsedMs);
+    r.history.klScale?.push(klScale ?? null);
     r.stepsCompleted = steps;
     const target = this.config.target;
     if (target && valMetric !== undefined && r.stepsToTarget === null && valMetric >= target.value) {
@@ -295,7 +372,19 @@ export class Experiment {
     }
     if (steps === this.config.steps) this.finish(state);
     else if (!state.done && this.copyDue(steps)) await this.hostCopy(state, steps);
-    return { run: state.index, step: steps, trainLoss: loss, valMetric, elapsedMs: state.elapsedMs, phaseMs };
+    return {
+      run: state.index,
+      step: steps,
+      trainLoss: loss,
+      valMetric,
+      elapsedMs: state.elapsedMs,
+      phaseMs,
+      ...(klScale !== undefined ? { klScale } : {}),
+    };
+  }
+
+  private get clock(): () => number {
+    return this.options.clock ?? (() => performance.now());
   }
 
   private copyDue(steps: number): boolean {
@@ -305,7 +394,7 @@ export class Experiment {
 
   /** Copy the run to the host (untimed: not part of the run's clock). A failed copy keeps the previous one. */
   private async hostCopy(state: RunState, steps: number): Promise<void> {
-    const start = performance.now();
+    const start = this.clock();
     try {
       state.copy = await captureRun(state.params, state.optimizer, steps, state.elapsedMs, state.result);
     } catch {
@@ -313,7 +402,7 @@ export class Experiment {
       return;
     }
     this.copyStats.copies++;
-    this.copyStats.totalMs += performance.now() - start;
+    this.copyStats.totalMs += this.clock() - start;
   }
 
   private fail(state: RunState, message: string): void {
@@ -333,13 +422,44 @@ function rewindResult(state: RunState): void {
   const r = state.result;
   const copy = state.copy;
   const length = copy?.historyLength ?? 0;
-  for (const column of [r.history.step, r.history.trainLoss, r.history.valMetric, r.history.timeMs]) column.length = length;
+  for (const column of [r.history.step, r.history.trainLoss, r.history.valMetric, r.history.timeMs, r.history.klScale ?? []]) {
+    column.length = length;
+  }
   if (r.batchIndices) r.batchIndices.length = copy?.step ?? 0;
   r.phaseMs = { ...(copy?.phaseMs ?? {}) };
   r.stepsCompleted = copy?.step ?? 0;
   r.stepsToTarget = copy?.stepsToTarget ?? null;
   r.timeToTargetMs = copy?.timeToTargetMs ?? null;
   delete r.error;
+}
+
+/** Build a run's optimizer: its settings, the experiment seed (K-FAC's Monte Carlo draws) and the phase timing. */
+function buildOptimizer(entry: ResolvedOptimizer, seed: number, options: RunOptions): Optimizer {
+  const optimizer = createOptimizer(entry.id, entry.hyper, { schedule: entry.schedule, clip: entry.clip, seed });
+  optimizer.timing = options.phaseTiming ?? true;
+  return optimizer;
+}
+
+/**
+ * Runs with the same key take the same code path (the same kernels): the optimizer, its switches
+ * (booleans and choices such as the inverse method or the Fisher type) and which of its numeric
+ * settings are off (0 turns momentum, weight decay, the KL clip or gradient clipping off). The
+ * numbers themselves (lr, damping, …) do not change which pipelines a step needs.
+ */
+export function codePathKey(entry: ResolvedOptimizer): string {
+  const switches = (values: Record<string, ParamValue>) =>
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${typeof v === 'number' ? (v === 0 ? '0' : '#') : String(v)}`)
+      .sort()
+      .join(',');
+  return `${entry.id}|${switches(entry.hyper)}|${switches(entry.schedule)}|${switches(entry.clip)}`;
+}
+
+/** A run's empty history; K-FAC runs record the KL-clip scale ν of every step (history.klScale). */
+function emptyHistory(id: OptimizerId): RunHistory {
+  const history: RunHistory = { step: [], trainLoss: [], valMetric: [], timeMs: [] };
+  if (id === 'kfac-expand' || id === 'kfac-reduce') history.klScale = [];
+  return history;
 }
 
 /** Validate, build, run and dispose an experiment in one call. */

@@ -72,14 +72,22 @@ function csvField(text: string): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** One row per (run, step): run,label,optimizer,step,trainLoss,valMetric,timeMs (valMetric empty when not evaluated). */
+/**
+ * One row per (run, step): run,label,optimizer,step,trainLoss,valMetric,timeMs,klScale (valMetric empty
+ * when not evaluated; klScale, K-FAC's KL-clip scale ν, empty for first-order runs).
+ */
 export function labCsv(result: ExperimentResult): string {
-  const rows = ['run,label,optimizer,step,trainLoss,valMetric,timeMs'];
+  const rows = ['run,label,optimizer,step,trainLoss,valMetric,timeMs,klScale'];
   result.runs.forEach((r, run) => {
     const h = r.history;
     for (let i = 0; i < h.step.length; i++) {
       const val = h.valMetric[i];
-      rows.push([run, csvField(r.label), r.optimizer, h.step[i], h.trainLoss[i], val === null ? '' : val, h.timeMs[i]].join(','));
+      const nu = h.klScale?.[i] ?? null;
+      rows.push(
+        [run, csvField(r.label), r.optimizer, h.step[i], h.trainLoss[i], val === null ? '' : val, h.timeMs[i], nu === null ? '' : nu].join(
+          ',',
+        ),
+      );
     }
   });
   return `${rows.join('\n')}\n`;

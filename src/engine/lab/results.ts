@@ -17,6 +17,11 @@ export interface MetricPoint {
   elapsedMs: number;
   /** This step's time per phase, ms (K-FAC: forward … update; first-order: forward, backward, update). */
   phaseMs?: Record<string, number>;
+  /**
+   * K-FAC: the KL-clip scale ν of this step's update (docs/kfac.md §4, step 4), 1 when the clip did
+   * not bind or is off; below 1 the clip, not the learning rate, set the step. Absent for first-order runs.
+   */
+  klScale?: number;
 }
 
 export interface RunHistory {
@@ -25,6 +30,8 @@ export interface RunHistory {
   /** null where the step was not evaluated. */
   valMetric: (number | null)[];
   timeMs: number[];
+  /** K-FAC runs only: ν per step (MetricPoint.klScale); null where the optimizer reported none. */
+  klScale?: (number | null)[];
 }
 
 export interface RunResult {

@@ -82,7 +82,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
     seed: options.seed,
     dropLast: true,
   });
-  const created = createOptimizer(options.optimizer, options.hyper ?? {}, { schedule: options.schedule });
+  // The seed also seeds K-FAC's Monte Carlo labels, as in the race (experiment.ts).
+  const created = createOptimizer(options.optimizer, options.hyper ?? {}, { schedule: options.schedule, seed: options.seed });
   const optimizer = options.prior ? withPrior(created, options.prior) : created;
   optimizer.timing = false;
   const params = model.parameters();

@@ -21,6 +21,12 @@ export interface RunSeries {
   valTimeMs: number[];
 }
 
+/** A K-FAC run's KL-clip scale ν per step (below 1 the clip, not the learning rate, set the step); empty for other runs. */
+export interface KlScaleSeries {
+  step: number[];
+  scale: number[];
+}
+
 /** Listeners hear of new data at most this often: charts redraw at about 10 Hz. */
 export const NOTIFY_INTERVAL_MS = 100;
 
@@ -31,6 +37,7 @@ function emptySeries(): RunSeries {
 export class MetricSeries {
   private runList: readonly RunMeta[] = [];
   private data: RunSeries[] = [];
+  private kl: KlScaleSeries[] = [];
   private points = 0;
   private resets = 0;
   private readonly listeners = new Set<() => void>();
@@ -55,6 +62,7 @@ export class MetricSeries {
   reset(runs: readonly RunMeta[]): void {
     this.runList = runs.map((r) => ({ label: r.label, optimizer: r.optimizer }));
     this.data = runs.map(emptySeries);
+    this.kl = runs.map(() => ({ step: [], scale: [] }));
     this.points = 0;
     this.resets++;
     this.notifier.request();
@@ -81,6 +89,11 @@ export class MetricSeries {
         target.valMetric.push(val);
         target.valTimeMs.push(timeMs);
       }
+      const nu = batch.klScale?.[i] ?? Number.NaN;
+      if (!Number.isNaN(nu)) {
+        this.kl[batch.run[i]].step.push(step);
+        this.kl[batch.run[i]].scale.push(nu);
+      }
       added++;
     }
     this.points += added;
@@ -90,6 +103,11 @@ export class MetricSeries {
   /** A run's points (the live arrays: read them, do not change them). Unknown runs read as empty. */
   series(run: number): Readonly<RunSeries> {
     return this.data[run] ?? emptySeries();
+  }
+
+  /** A run's KL-clip scales (live arrays: read only). Runs without them, and unknown runs, read as empty. */
+  klSeries(run: number): Readonly<KlScaleSeries> {
+    return this.kl[run] ?? { step: [], scale: [] };
   }
 
   /** Listeners are told at most once per NOTIFY_INTERVAL_MS (on a timer, never once per point); returns unsubscribe. */

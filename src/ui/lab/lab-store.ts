@@ -136,6 +136,7 @@ export function historiesToBatch(doc: LabJson): MetricsBatch {
       trainLoss: r.history.trainLoss[i],
       valMetric: r.history.valMetric[i] ?? undefined,
       elapsedMs: r.history.timeMs[i],
+      klScale: r.history.klScale?.[i] ?? undefined,
     })),
   );
   return packMetrics(points).batch;

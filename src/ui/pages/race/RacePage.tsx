@@ -11,6 +11,7 @@ import { Messages } from '../../components/Messages.tsx';
 import { ResultsSection } from '../../components/ResultsSection.tsx';
 import { CurvatureSelector } from '../../components/CurvatureSelector.tsx';
 import { Explainer } from '../../teaching/Explainer.tsx';
+import { KlClipPanel } from './KlClipPanel.tsx';
 import { GpuStatusPanel } from '../../components/GpuStatusPanel.tsx';
 import { SelfCheckPanel } from '../../components/SelfCheckPanel.tsx';
 import { useDiagnostics } from '../../diagnostics-store.ts';
@@ -30,6 +31,7 @@ function PhaseSection() {
     <section className="card" aria-labelledby="phases-heading">
       <h2 id="phases-heading">Where the time goes</h2>
       <PhaseBars runs={runs} totals={phases} steps={steps} id="phase-bars" />
+      <KlClipPanel />
     </section>
   );
 }
