@@ -4,9 +4,11 @@ import { curvatureJob } from './curvature-job.ts';
 import { diffusionJob } from './diffusion-job.ts';
 import type { JobDefinition } from './job.ts';
 import { trainJob } from './train-job.ts';
+import { influenceJob } from './influence-job.ts';
 
 export const JOBS: Readonly<Record<JobKind, JobDefinition<never, unknown>>> = {
   train: trainJob as JobDefinition<never, unknown>,
+  influence: influenceJob as JobDefinition<never, unknown>,
   curvature: curvatureJob as JobDefinition<never, unknown>,
   diffusion: diffusionJob as JobDefinition<never, unknown>,
 };
