@@ -27,6 +27,11 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
       'steps and wall-clock to a validation target, tuned SGD / Adam / K-FAC-expand / K-FAC-reduce, 3 seeds [--backend cpu|wasm|webgpu] [--tasks a,b] [--seeds 1,2,3]',
     run: async (args) => (await import('./reproduce.ts')).runReproduceBench(args),
   },
+  edit: {
+    about:
+      'memorisation editing: noisy-mnist and modular-exceptions, the four accuracies vs ρ for the K-FAC edit, SVD at equal rank and the rectangle variant, 3 seeds [--backend wasm|cpu|webgpu] [--seeds 1,2,3] [--experiments a,b]',
+    run: async (args) => (await import('./edit.ts')).runEditBench(args),
+  },
   thermo: {
     about:
       'thermodynamic K-FAC: steps to target and final loss vs device bits b and samples S, against digital K-FAC and Adam, 3 seeds [--backend wasm|webgpu|cpu] [--tasks mlp-mnist,vit-mnist] [--seeds 1,2,3]',

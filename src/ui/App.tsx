@@ -10,6 +10,7 @@ import { PAGES, routeHash, useRoute, type PageId } from './router.ts';
 
 const RacePage = lazy(() => import('./pages/race/RacePage.tsx').then((m) => ({ default: m.RacePage })));
 const CurvaturePage = lazy(() => import('./pages/curvature/CurvaturePage.tsx').then((m) => ({ default: m.CurvaturePage })));
+const MemorisationPage = lazy(() => import('./pages/memorisation/MemorisationPage.tsx').then((m) => ({ default: m.MemorisationPage })));
 
 function PageView({ page, query }: { page: PageId; query: string }) {
   switch (page) {
@@ -17,6 +18,8 @@ function PageView({ page, query }: { page: PageId; query: string }) {
       return <RacePage query={query} />;
     case 'curvature':
       return <CurvaturePage query={query} />;
+    case 'memorisation':
+      return <MemorisationPage query={query} />;
   }
 }
 

@@ -2,6 +2,7 @@
 import type { JobKind } from '../protocol.ts';
 import { curvatureJob } from './curvature-job.ts';
 import { diffusionJob } from './diffusion-job.ts';
+import { editJob } from './edit-job.ts';
 import type { JobDefinition } from './job.ts';
 import { trainJob } from './train-job.ts';
 import { influenceJob } from './influence-job.ts';
@@ -11,4 +12,5 @@ export const JOBS: Readonly<Record<JobKind, JobDefinition<never, unknown>>> = {
   influence: influenceJob as JobDefinition<never, unknown>,
   curvature: curvatureJob as JobDefinition<never, unknown>,
   diffusion: diffusionJob as JobDefinition<never, unknown>,
+  edit: editJob as JobDefinition<never, unknown>,
 };
