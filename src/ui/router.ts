@@ -4,7 +4,7 @@
 // after a '?': '#/curvature?task=vit-mnist&examples=128'. Each page reads and writes its own part.
 import { useEffect, useState } from 'react';
 
-export type PageId = 'race' | 'curvature' | 'memorisation';
+export type PageId = 'race' | 'curvature' | 'memorisation' | 'thermodynamic' | 'ngd';
 
 export interface PageInfo {
   id: PageId;
@@ -18,6 +18,8 @@ export const PAGES: readonly PageInfo[] = [
   { id: 'race', title: 'Optimizer race', about: 'Train one model with SGD, Adam, K-FAC-expand and K-FAC-reduce side by side.' },
   { id: 'curvature', title: 'Curvature', about: "Look inside a model's curvature: K-FAC, EK-FAC and the exact GGN, layer by layer." },
   { id: 'memorisation', title: 'Memorisation', about: 'Edit a model in the K-FAC eigenbasis: remove low-curvature components and see memorised labels go.' },
+  { id: 'thermodynamic', title: 'Thermodynamic', about: 'K-FAC with inverses from a simulated noisy analog device: does the second-order advantage survive?' },
+  { id: 'ngd', title: 'Wide NGD', about: 'Natural gradient on wide two-layer ReLU nets: the residual shrinks by exactly 1 − η per step.' },
 ];
 
 export interface Route {

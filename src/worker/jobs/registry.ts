@@ -5,10 +5,14 @@ import { diffusionJob } from './diffusion-job.ts';
 import { editJob } from './edit-job.ts';
 import type { JobDefinition } from './job.ts';
 import { trainJob } from './train-job.ts';
+import { thermoJob } from './thermo-job.ts';
+import { ngdJob } from './ngd-job.ts';
 import { influenceJob } from './influence-job.ts';
 
 export const JOBS: Readonly<Record<JobKind, JobDefinition<never, unknown>>> = {
   train: trainJob as JobDefinition<never, unknown>,
+  thermo: thermoJob as JobDefinition<never, unknown>,
+  ngd: ngdJob as JobDefinition<never, unknown>,
   influence: influenceJob as JobDefinition<never, unknown>,
   curvature: curvatureJob as JobDefinition<never, unknown>,
   diffusion: diffusionJob as JobDefinition<never, unknown>,

@@ -45,6 +45,8 @@ export interface ThermoRaceOptions {
   dt?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, what: string, loss?: number) => void;
+  /** Called with each run's trained model before it is disposed (e.g. to fit its factors); awaited. */
+  onTrained?: (spec: ThermoRunSpec, model: Module, placed: PlacedTask<Module>) => void | Promise<void>;
 }
 
 export interface ThermoRun extends ThermoRunSpec {
@@ -141,6 +143,7 @@ export async function thermoRace(backend: Backend, options: ThermoRaceOptions): 
         });
         losses = result.losses;
         ms = result.ms;
+        await options.onTrained?.(spec, model, placed as PlacedTask<Module>);
       } catch (e) {
         if (signal?.aborted) throw e;
         error = e instanceof Error ? e.message : String(e);
