@@ -22,7 +22,7 @@ import { keep, scope, type Tensor } from '../../src/engine/tensor.ts';
 import type { LayerFactors } from '../../src/engine/curvature/factors.ts';
 import { KfacOptimizer } from '../../src/engine/optim/kfac/kfac-optimizer.ts';
 import { KFAC_PHASES, KfacNumericalError, type KfacSettings } from '../../src/engine/optim/kfac/types.ts';
-import { choleskyInverseBatch, eighBatch, InverseWorkspace, padStack, unpad } from '../../src/engine/curvature/inverses.ts';
+import { choleskyInverseBatch, eighBatch, InverseWorkspace, padStack, sizeGroups, unpad } from '../../src/engine/curvature/inverses.ts';
 import { adaptDamping, piDamping, reductionRatio } from '../../src/engine/curvature/damping.ts';
 import { eigenPrecondition } from '../../src/engine/curvature/preconditioner.ts';
 import { useBackends } from '../helpers/backends.ts';
@@ -357,6 +357,76 @@ describe('padded single-dispatch inverses', () => {
 
 // ---- damping -------------------------------------------------------------------------------------
 
+describe('inverses grouped by size', () => {
+  it('sizeGroups: a matrix joins a stack while padding costs at most 2× its own n³, or the stack is small (≤ 64)', () => {
+    // A CNN: fc1's 785-wide A apart from the conv factors, which share one stack.
+    expect(sizeGroups([26, 10, 785, 10, 21, 8, 785, 1])).toEqual([
+      [2, 6],
+      [0, 1, 3, 4, 5, 7],
+    ]);
+    // 100³ ≤ 2·90³ shares; 100³ > 2·70³ does not; 70³ > 2·40³ does not; 40 ≤ 64 takes 3.
+    expect(sizeGroups([100, 70, 90, 40, 3])).toEqual([[0, 2], [1], [3, 4]]);
+    expect(sizeGroups([5, 5, 5])).toEqual([[0, 1, 2]]);
+    expect(sizeGroups([4, 3], 1, 0)).toEqual([[0], [1]]);
+    expect(sizeGroups([])).toEqual([]);
+  });
+
+  for (const which of BACKENDS) {
+    for (const method of ['cholesky', 'eigen'] as const) {
+      it(`layers of very different sizes: each factor's damped inverse (${method}) as if alone, one read, on ${which}`, async () => {
+        const be = b[which];
+        const rng = new Rng(31);
+        // A: 100 (wide layer, folded bias) and 3; G: 2 and 4 → stacks {100}, {4, 3, 2}.
+        const wide = fakeLayer(be, 'wide', 2, 99);
+        const small = fakeLayer(be, 'small', 4, 2);
+        const hostA = [randomSpd(rng, 100), randomSpd(rng, 3)];
+        const hostG = [randomSpd(rng, 2), randomSpd(rng, 4)];
+        const lambda = 0.05;
+        const optimizer = kfac({ damping: lambda, inverseMethod: method });
+        const factors = [handFactors(be, wide, hostA[0], hostG[0]), handFactors(be, small, hostA[1], hostG[1])];
+        optimizer.updateFactors(factors);
+        disposeFactors(factors);
+        const read = vi.spyOn(be, 'read');
+        const cholesky = vi.spyOn(be, 'cholesky');
+        const eigh = vi.spyOn(be, 'eigh');
+        await optimizer.updateInverses(0);
+        expect(read).toHaveBeenCalledTimes(1);
+        expect((method === 'cholesky' ? cholesky : eigh).mock.calls.length).toBe(2);
+        const tol = which === 'cpu' ? 1e-5 : 2e-4; // float32 factors on both
+        for (const [i, name] of ['wide', 'small'].entries()) {
+          const [dA, dG] = [Math.round(Math.sqrt(hostA[i].length)), Math.round(Math.sqrt(hostG[i].length))];
+          const inv = optimizer.inverseOf(name)!;
+          if (inv.kind === 'cholesky') {
+            const pi = Math.sqrt(trace(hostA[i], dA) / dA / (trace(hostG[i], dG) / dG));
+            const wantA = hostInverse(addDiagonal(hostA[i], dA, pi * Math.sqrt(lambda)), dA);
+            const wantG = hostInverse(addDiagonal(hostG[i], dG, Math.sqrt(lambda) / pi), dG);
+            expect(relativeError(await readAll(inv.A), wantA), `${name} A⁻¹`).toBeLessThan(tol);
+            expect(relativeError(await readAll(inv.G), wantG), `${name} G⁻¹`).toBeLessThan(tol);
+          } else if (inv.kind === 'eigen') {
+            for (const [pair, host, d] of [
+              [inv.A, hostA[i], dA],
+              [inv.G, hostG[i], dG],
+            ] as const) {
+              // Q diag(μ) Qᵀ rebuilds the factor.
+              const q = await readAll(pair.vectors);
+              const mu = await readAll(pair.values);
+              const rebuilt = hostMatmul(
+                q.map((v, k) => v * mu[k % d]),
+                Array.from({ length: d * d }, (_, k) => q[(k % d) * d + Math.floor(k / d)]),
+                d,
+                d,
+                d,
+              );
+              expect(relativeError(rebuilt, host), `${name} ${d}×${d}`).toBeLessThan(tol);
+            }
+          }
+        }
+        optimizer.dispose();
+      });
+    }
+  }
+});
+
 describe('damping', () => {
   for (const which of BACKENDS) {
     it(`π-damping matches the hand-computed split on ${which}`, async () => {
@@ -589,7 +659,12 @@ describe('optimizer API', () => {
       for (let step = 1; step < 5; step++) await stepOnce(step);
       // Steady state: the optimizer's state does not grow with the steps.
       expect(be.memory().liveTensors).toBe(live);
-      expect(cholesky).toHaveBeenCalledTimes(4); // warm start: steps 0, 1; then every T_inv: 2, 4
+      // Warm start: steps 0, 1; then every T_inv: 2, 4. Each inversion factors its stacks of similar size.
+      const stacks = sizeGroups(
+        optimizer.layerNames.flatMap((n) => [optimizer.factorsOf(n)!.A.shape[0], optimizer.factorsOf(n)!.G.shape[0]]),
+      );
+      expect(stacks.length).toBeLessThan(5);
+      expect(cholesky).toHaveBeenCalledTimes(4 * stacks.length);
       expect(optimizer.layerNames).toEqual([
         'patch',
         'blocks.0.attn.q',

@@ -100,7 +100,7 @@ function gradient(th: ArrayLike<number>): Float64Array {
   const v = new Float64Array(D_OUT * W);
   augmented.forEach((row, n) => {
     for (let o = 0; o < D_OUT; o++) {
-      const f = dot(th.slice(o * W, (o + 1) * W) as ArrayLike<number>, row);
+      const f = dot(Array.from(th).slice(o * W, (o + 1) * W), row);
       const r = 2 * (f - Y[n * D_OUT + o]);
       for (let i = 0; i < W; i++) v[o * W + i] += r * row[i];
     }

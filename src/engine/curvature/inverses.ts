@@ -40,6 +40,11 @@ export class InverseWorkspace {
     return t;
   }
 
+  /** A constant int32 index vector (gather indices). */
+  indices(values: readonly number[]): Tensor {
+    return this.cached(`indices:${values.join(',')}`, () => this.backend.tensor(values, [values.length], 'int32'));
+  }
+
   zeros(rows: number, cols: number, dtype: DType): Tensor {
     return this.cached(`zeros:${dtype}:${rows}x${cols}`, () => this.backend.zeros([rows, cols], dtype));
   }
@@ -62,6 +67,29 @@ export class InverseWorkspace {
     for (const t of this.cache.values()) t.dispose();
     this.cache.clear();
   }
+}
+
+/**
+ * Split matrices of the given sizes into stacks to pad and invert together: largest first, a
+ * matrix joins the current stack while padding it to the stack's size n costs at most `waste`
+ * times its own n_i³ (n³ ≤ waste · n_i³), or when the stack's size is at most `small` (such
+ * matrices cost less than a dispatch), else it starts the next stack. So a CNN's 785-wide fc1 is
+ * not stacked with its 10×10 conv factors, while the small factors still share one dispatch.
+ * Returns groups of indices into `sizes`, each ordered by index.
+ */
+export function sizeGroups(sizes: readonly number[], waste = 2, small = 64): number[][] {
+  const order = sizes.map((_, i) => i).sort((a, b) => sizes[b] - sizes[a] || a - b);
+  const groups: number[][] = [];
+  let top = 0;
+  for (const i of order) {
+    const n = sizes[i];
+    if (groups.length === 0 || (top > small && top ** 3 > waste * n ** 3)) {
+      groups.push([]);
+      top = n;
+    }
+    groups[groups.length - 1].push(i);
+  }
+  return groups.map((g) => g.sort((a, b) => a - b));
 }
 
 /** Zero-pad square matrices [n_i, n_i] to the largest size and stack them: [B, N, N]. */
@@ -148,9 +176,9 @@ export interface CholeskyBatchOptions {
 }
 
 /** Everything one read brings back, in the stack's dtype: [status, Σ|D|, tr(D), Σ|D⁻¹|, extra]. */
-function healthVector(be: Backend, parts: Tensor[]): Tensor {
+function healthVector(be: Backend, parts: Tensor[], as?: DType): Tensor {
   return scope(() => {
-    const dtype = parts.find((p) => p.dtype !== 'int32')?.dtype ?? 'float32';
+    const dtype = as ?? parts.find((p) => p.dtype !== 'int32')?.dtype ?? 'float32';
     return be.concat(
       parts.map((p) => be.reshape(p.dtype === dtype ? p : be.cast(p, dtype), [p.size])),
       0,
@@ -170,21 +198,51 @@ export async function choleskyInverseBatch(
   damped: PaddedStack,
   options: CholeskyBatchOptions = {},
 ): Promise<{ inverses: Tensor; report: BatchInverseReport }> {
+  const { inverses, report } = await choleskyInverseGroups(ws, [damped], options);
+  return { inverses: inverses[0], report };
+}
+
+/**
+ * choleskyInverseBatch over several padded stacks (sizeGroups) with ONE status read for all of
+ * them: matrix indices in the report run over the stacks in order (stack 0's matrices first).
+ * Returns each stack's padded inverses (untracked: the caller disposes them).
+ */
+export async function choleskyInverseGroups(
+  ws: InverseWorkspace,
+  stacks: readonly PaddedStack[],
+  options: CholeskyBatchOptions = {},
+): Promise<{ inverses: Tensor[]; report: BatchInverseReport }> {
+  if (stacks.length === 0) throw new Error('choleskyInverseGroups: no stacks');
   const be = ws.backend;
-  const { stack, sizes, n } = damped;
+  const sizes = stacks.flatMap((s) => s.sizes);
+  const offsets = stacks.map((_, g) => stacks.slice(0, g).reduce((acc, s) => acc + s.sizes.length, 0));
   const batch = sizes.length;
   const retries = options.retries ?? 4;
   const relativeJitter = options.jitter ?? 1e-4;
-  const inner = ws.mask('inner', sizes, n, stack.dtype);
+  const inners = stacks.map((s) => ws.mask('inner', s.sizes, s.n, s.stack.dtype));
 
   const attempt = (jitter: Float64Array | null, withExtra: boolean) =>
     scope(() => {
-      const input = jitter ? addScaledMask(be, stack, be.tensor(jitter, [batch], stack.dtype), inner) : stack;
-      const { factor, status } = be.cholesky(input);
-      const inverses = be.choleskyInverse(factor);
-      const parts = [status, absSums(be, input), batchTraces(be, input, inner), absSums(be, inverses)];
+      const results = stacks.map(({ stack, sizes: groupSizes }, g) => {
+        const count = groupSizes.length;
+        const input = jitter
+          ? addScaledMask(be, stack, be.tensor(jitter.subarray(offsets[g], offsets[g] + count), [count], stack.dtype), inners[g])
+          : stack;
+        const { factor, status } = be.cholesky(input);
+        const inverses = be.choleskyInverse(factor);
+        return { inverses, parts: [status, absSums(be, input), batchTraces(be, input, inners[g]), absSums(be, inverses)] };
+      });
+      // Part k of every stack side by side: [status…, Σ|D|…, tr(D)…, Σ|D⁻¹|…, extra].
+      const dtype = stacks[0].stack.dtype;
+      const parts = [0, 1, 2, 3].map((k) =>
+        healthVector(
+          be,
+          results.map((r) => r.parts[k]),
+          dtype,
+        ),
+      );
       if (withExtra && options.alsoRead) parts.push(options.alsoRead);
-      return { inverses: keep(inverses), health: keep(healthVector(be, parts)) };
+      return { inverses: results.map((r) => keep(r.inverses)), health: keep(healthVector(be, parts, dtype)) };
     });
 
   const read = async (health: Tensor) => Array.from(await readAndDispose(health));
@@ -215,7 +273,7 @@ export async function choleskyInverseBatch(
       r.attempts = k + 1;
       r.jitter = jitter[i];
     }
-    inverses.dispose();
+    inverses.forEach((t) => t.dispose());
     ({ inverses, health } = attempt(jitter, false));
     values = await read(health);
     outputSums = values.slice(3 * batch, 4 * batch);
@@ -250,23 +308,42 @@ export async function eighBatch(
   padded: PaddedStack,
   options: { alsoRead?: Tensor } = {},
 ): Promise<{ pairs: EigenPair[]; report: BatchInverseReport }> {
+  return eighGroups(ws, [padded], options);
+}
+
+/** eighBatch over several padded stacks (sizeGroups) with one read; pairs and report indices run over the stacks in order. */
+export async function eighGroups(
+  ws: InverseWorkspace,
+  stacks: readonly PaddedStack[],
+  options: { alsoRead?: Tensor } = {},
+): Promise<{ pairs: EigenPair[]; report: BatchInverseReport }> {
+  if (stacks.length === 0) throw new Error('eighGroups: no stacks');
   const be = ws.backend;
-  const { stack, sizes, n } = padded;
-  const batch = sizes.length;
+  const batch = stacks.reduce((acc, s) => acc + s.sizes.length, 0);
   const { pairs, health } = scope(() => {
-    const inner = ws.mask('inner', sizes, n, stack.dtype);
-    const outer = ws.mask('outer', sizes, n, stack.dtype);
-    const padValues = be.binaryScalar('mul', be.binaryScalar('add', be.unary('abs', batchTraces(be, stack, inner)), 1), -1);
-    const input = addScaledMask(be, stack, padValues, outer);
-    const { values, vectors } = be.eigh(input);
-    const parts = [absSums(be, input), absSums(be, vectors), absSums(be, values)];
-    if (options.alsoRead) parts.push(options.alsoRead);
-    const pairs = sizes.map((size, i) => {
-      const v = be.binaryScalar('max', be.reshape(be.slice(values, [i, n - size], [1, size]), [size]), 0);
-      const q = be.reshape(be.slice(vectors, [i, 0, n - size], [1, size, size]), [size, size]);
-      return { values: keep(v), vectors: keep(q) };
+    const results = stacks.map(({ stack, sizes, n }) => {
+      const inner = ws.mask('inner', sizes, n, stack.dtype);
+      const outer = ws.mask('outer', sizes, n, stack.dtype);
+      const padValues = be.binaryScalar('mul', be.binaryScalar('add', be.unary('abs', batchTraces(be, stack, inner)), 1), -1);
+      const input = addScaledMask(be, stack, padValues, outer);
+      const { values, vectors } = be.eigh(input);
+      const pairs = sizes.map((size, i) => {
+        const v = be.binaryScalar('max', be.reshape(be.slice(values, [i, n - size], [1, size]), [size]), 0);
+        const q = be.reshape(be.slice(vectors, [i, 0, n - size], [1, size, size]), [size, size]);
+        return { values: keep(v), vectors: keep(q) };
+      });
+      return { pairs, parts: [absSums(be, input), absSums(be, vectors), absSums(be, values)] };
     });
-    return { pairs, health: keep(healthVector(be, parts)) };
+    const dtype = stacks[0].stack.dtype;
+    const parts = [0, 1, 2].map((k) =>
+      healthVector(
+        be,
+        results.map((r) => r.parts[k]),
+        dtype,
+      ),
+    );
+    if (options.alsoRead) parts.push(options.alsoRead);
+    return { pairs: results.flatMap((r) => r.pairs), health: keep(healthVector(be, parts, dtype)) };
   });
   const values = Array.from(await readAndDispose(health));
   const finite = (offset: number) => values.slice(offset, offset + batch).map(Number.isFinite);

@@ -35,10 +35,11 @@ import {
 import {
   addScaledMask,
   batchTraces,
-  choleskyInverseBatch,
-  eighBatch,
+  choleskyInverseGroups,
+  eighGroups,
   InverseWorkspace,
   padStack,
+  sizeGroups,
   symmetrize,
   unpad,
   type BatchInverseReport,
@@ -402,13 +403,29 @@ export class KfacOptimizer implements Optimizer {
   private async invertCholesky({ ws, layers, matrices, labels, health, step }: FactorInversion): Promise<void> {
     const be = ws.backend;
     const count = layers.length;
-    const damped = scope(() => {
-      const padded = padStack(ws, matrices);
-      const { sizes, n } = padded;
-      const sym = symmetrize(be, padded.stack);
-      const dtype = sym.dtype;
-      const inner = ws.mask('inner', sizes, n, dtype);
-      const traces = batchTraces(be, sym, inner);
+    const { groups, order, position } = groupFactors(matrices);
+    const total = matrices.length;
+    // Matrix-order vector [B] → group g's entries, and group-order back to matrix order (gathers).
+    const pick = (v: Tensor, indices: readonly number[]) =>
+      groups.length === 1 ? v : be.reshape(be.gather(be.reshape(v, [total, 1]), ws.indices(indices)), [indices.length]);
+    const stacks = scope(() => {
+      const padded = groups.map((g) => {
+        const p = padStack(
+          ws,
+          g.map((i) => matrices[i]),
+        );
+        return { sym: symmetrize(be, p.stack), sizes: p.sizes, n: p.n };
+      });
+      const dtype = padded[0].sym.dtype;
+      const inners = padded.map((p) => ws.mask('inner', p.sizes, p.n, dtype));
+      const traces = pick(
+        be.concat(
+          padded.map((p, g) => batchTraces(be, p.sym, inners[g])),
+          0,
+        ),
+        position,
+      );
+      const sizes = matrices.map((m) => m.shape[0]);
       const pi = piDamping(
         be,
         be.slice(traces, [0], [count]),
@@ -419,27 +436,33 @@ export class KfacOptimizer implements Optimizer {
       const { shiftA, shiftG } = piShifts(be, pi, this.lambda);
       // A separate bias block is G ⊗ [1]: its damping needs no split, (G + λI)⁻¹ is exact.
       const shiftParts = [shiftA, shiftG];
-      if (sizes.length > 2 * count) shiftParts.push(be.fill([sizes.length - 2 * count], this.lambda, dtype));
-      const withShift = addScaledMask(be, sym, be.concat(shiftParts, 0), inner);
-      // The padding corner becomes the identity, so every padded matrix is SPD when its factor is.
-      return { stack: keep(be.binary('add', withShift, ws.mask('outer', sizes, n, dtype))), sizes, n };
+      if (total > 2 * count) shiftParts.push(be.fill([total - 2 * count], this.lambda, dtype));
+      const shifts = be.concat(shiftParts, 0);
+      return padded.map((p, g) => {
+        const withShift = addScaledMask(be, p.sym, pick(shifts, groups[g]), inners[g]);
+        // The padding corner becomes the identity, so every padded matrix is SPD when its factor is.
+        return { stack: keep(be.binary('add', withShift, ws.mask('outer', p.sizes, p.n, dtype))), sizes: p.sizes, n: p.n };
+      });
     });
-    let inverses: Tensor;
+    let inverses: Tensor[];
     let report: BatchInverseReport;
     try {
-      ({ inverses, report } = await choleskyInverseBatch(ws, damped, {
+      ({ inverses, report } = await choleskyInverseGroups(ws, stacks, {
         retries: this.options.choleskyRetries,
         jitter: this.options.choleskyJitter,
         alsoRead: health?.sums,
       }));
     } finally {
-      damped.stack.dispose();
+      stacks.forEach((d) => d.stack.dispose());
     }
     try {
+      // The report counts matrices in group order.
+      const grouped = order.map((i) => labels[i]);
       this.checkUpdateHealth(health, report.extra, step);
-      this.recordRetries(report, labels, step);
-      this.checkReport(report, labels, step, 'inverse');
-      const parts = scope(() => unpad(be, inverses, damped.sizes).map((t) => keep(t)));
+      this.recordRetries(report, grouped, step);
+      this.checkReport(report, grouped, step, 'inverse');
+      const inGroupOrder = scope(() => stacks.flatMap((d, g) => unpad(be, inverses[g], d.sizes).map((t) => keep(t))));
+      const parts = position.map((k) => inGroupOrder[k]);
       const biasSlot = new Map<string, number>();
       labels.forEach((x, j) => {
         if (x.factor === 'bias G') biasSlot.set(x.layer, j);
@@ -449,26 +472,38 @@ export class KfacOptimizer implements Optimizer {
         this.setInverse(l, { kind: 'cholesky', A: parts[i], G: parts[count + i], biasG: k === undefined ? null : parts[k] });
       });
     } finally {
-      inverses.dispose();
+      inverses.forEach((t) => t.dispose());
     }
   }
 
   private async invertEigen({ ws, layers, matrices, labels, health, step }: FactorInversion): Promise<void> {
     const be = ws.backend;
-    const padded = scope(() => {
-      const p = padStack(ws, matrices);
-      return { ...p, stack: keep(symmetrize(be, p.stack)) };
-    });
-    let pairs: EigenPair[];
+    const { groups, order, position } = groupFactors(matrices);
+    const stacks = scope(() =>
+      groups.map((g) => {
+        const p = padStack(
+          ws,
+          g.map((i) => matrices[i]),
+        );
+        return { ...p, stack: keep(symmetrize(be, p.stack)) };
+      }),
+    );
+    let grouped: EigenPair[];
     let report: BatchInverseReport;
     try {
-      ({ pairs, report } = await eighBatch(ws, padded, { alsoRead: health?.sums }));
+      ({ pairs: grouped, report } = await eighGroups(ws, stacks, { alsoRead: health?.sums }));
     } finally {
-      padded.stack.dispose();
+      stacks.forEach((p) => p.stack.dispose());
     }
+    const pairs = position.map((k) => grouped[k]);
     try {
       this.checkUpdateHealth(health, report.extra, step);
-      this.checkReport(report, labels, step, 'eigendecomposition');
+      this.checkReport(
+        report,
+        order.map((i) => labels[i]),
+        step,
+        'eigendecomposition',
+      );
     } catch (e) {
       for (const p of pairs) [p.values, p.vectors].forEach((t) => t.dispose());
       throw e;
@@ -798,6 +833,18 @@ export class KfacOptimizer implements Optimizer {
     this.workspace = null;
     this.thermodynamic = null;
   }
+}
+
+/**
+ * The factors of one inversion in stacks of similar size (inverses.ts sizeGroups): the groups
+ * (matrix indices), the group order (all groups' indices in turn) and each matrix's position in it.
+ */
+function groupFactors(matrices: readonly Tensor[]): { groups: number[][]; order: number[]; position: number[] } {
+  const groups = sizeGroups(matrices.map((m) => m.shape[0]));
+  const order = groups.flat();
+  const position = new Array<number>(order.length);
+  order.forEach((i, k) => (position[i] = k));
+  return { groups, order, position };
 }
 
 function disposeInverse(inverse: LayerInverse | null): void {
