@@ -68,10 +68,11 @@ export function MemorisationPage({ query }: { query: string }) {
             </li>
             <li>
               <strong>Measured here</strong> (<code>npm run bench -- edit</code>, WASM, 3 seeds; README “Memorisation editing”): the
-              curvature of these small models is so concentrated that every ρ ≤ 0.99 wrecks them; the interesting range is ρ ≈ 0.999–0.9999,
-              hence the grid’s fine end. On the noisy-label CNN the K-FAC edit near ρ = 0.999 removes most of the memorised labels for a
-              test loss of about 2 points, where SVD at equal rank costs far more test accuracy; on modular arithmetic the exceptions do not
-              come out before the rule breaks. The text under the charts states what your own run shows.
+              curvature of these small models is so concentrated that every ρ ≤ 0.99 wrecks them; the useful range is ρ ≈ 0.999–0.9999,
+              hence the grid’s fine end. On the noisy-label CNN the K-FAC edit of fc1 and fc2 at ρ = 0.9995–0.9999 (the best ρ depends on
+              the seed) cuts memorised-label accuracy from 100% to 28–45% while test accuracy stays within 2 points, on every seed; SVD at
+              equal rank and the rectangle variant do that on none. On modular arithmetic no method removes the exceptions before held-out
+              accuracy falls. The text under the charts states what your own run shows.
             </li>
           </ul>
         </details>
