@@ -8,6 +8,7 @@ import { useDiagnostics, type DiagnosticsState, type SelfCheckState } from './di
 import { useCurvaturePage, type JobView, type PageMessage } from './pages/curvature/curvature-store.ts';
 import type { CurvatureSettings } from './pages/curvature/curvature-url.ts';
 import { parseRoute, type PageId } from './router.ts';
+import { diffusionTestHook, type DiffusionTestHook } from './pages/influence/diffusion/diffusion-test-hook.ts';
 
 /** The Curvature page's report in numbers: per layer, how many eigenvalues each spectrum holds, and the fits. */
 export interface CurvatureReportView {
@@ -94,6 +95,8 @@ export interface LabTestHook {
   readonly page: PageId;
   /** The Curvature page's state. */
   readonly curvature: CurvatureTestHook;
+  /** The Influence page's diffusion section. */
+  readonly diffusion: DiffusionTestHook;
 }
 
 declare global {
@@ -251,5 +254,6 @@ export function installTestHook(): void {
       return parseRoute(window.location.hash).page;
     },
     curvature,
+    diffusion: diffusionTestHook,
   };
 }
