@@ -2,7 +2,8 @@
 //  1. factor time of K-FAC-expand vs K-FAC-reduce for a ViT-like Linear layer (N = 32 examples,
 //     dIn = dOut = 64) as the shared dim R grows from 4 to 256: expand forms A and G from N·R rows,
 //     reduce from N rows after a mean / sum over R;
-//  2. time per optimizer step of SGD, Adam, K-FAC-expand and K-FAC-reduce on the tiny ViT.
+//  2. time per optimizer step of SGD, Adam, K-FAC-expand and K-FAC-reduce on the tiny ViT, and the goal
+//     check: a K-FAC-reduce step with T_inv = 10 costs at most GOAL× an Adam step.
 // Usage: npm run bench -- kfac [--backend webgpu|wasm|cpu]. Writes bench/results/kfac.json on WebGPU (the
 // default) and bench/results/kfac-<backend>.json on the others, so that no run overwrites another backend's.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,11 +12,13 @@ import { createBackend } from '../src/engine/backend/create-backend.ts';
 import { Rng } from '../src/engine/random.ts';
 import { scope, type Tensor } from '../src/engine/tensor.ts';
 import { timeInterleaved } from './timing.ts';
-import { stepTimes, type StepTimeRow } from './kfac-steps.ts';
+import { stepTimes } from './kfac-steps.ts';
 
 const N = 32;
 const D = 64;
 const SHARED = [4, 16, 64, 256];
+/** A K-FAC-reduce step (T_inv = 10, T_cov = 1) on the ViT may cost at most this many Adam steps. */
+export const STEP_GOAL = 1.3;
 
 export interface FactorTimeRow {
   R: number;
@@ -71,15 +74,29 @@ export async function runKfacBench(args: string[]): Promise<void> {
   }
 
   console.log(
-    '\n2. time per step on the tiny ViT (28×28 MNIST, 16 patches, dim 32, depth 2), batch 32 (mean ms per step over 3 blocks of T_inv = 10 steps)\n',
+    '\n2. time per step on the tiny ViT (28×28 MNIST, 16 patches, dim 32, depth 2), batch 32 (ms per step: median over 5 blocks of T_inv = 10 steps)\n',
   );
-  const stepRows: StepTimeRow[] = await stepTimes(backend);
+  const { rows: stepRows, phases } = await stepTimes(backend);
   console.log('| optimizer             | ms / step | × Adam |');
   console.log('|:----------------------|----------:|-------:|');
   for (const s of stepRows)
     console.log(`| ${s.optimizer.padEnd(21)} | ${s.msPerStep.toFixed(1).padStart(9)} | ${s.relativeToAdam.toFixed(2).padStart(5)}× |`);
 
-  const out = { device: backend.info.summary, date: new Date().toISOString(), factorTimes: factorRows, stepTimes: stepRows };
+  console.log('\nms per phase (a separate block with a device sync per phase):');
+  for (const p of phases)
+    console.log(
+      `  ${p.optimizer}: ${Object.entries(p.phaseMs)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', ')}`,
+    );
+  const reduce = stepRows.find((s) => s.optimizer === 'kfac-reduce')!;
+  const goal = { limit: STEP_GOAL, kfacReduceOverAdam: reduce.relativeToAdam, met: reduce.relativeToAdam <= STEP_GOAL };
+  console.log(
+    `\ngoal: a K-FAC-reduce step (T_inv 10, T_cov 1, clip off) ≤ ${STEP_GOAL}× an Adam step: ${reduce.relativeToAdam.toFixed(2)}× — ${
+      goal.met ? 'met' : `missed by ${(reduce.relativeToAdam - STEP_GOAL).toFixed(2)}×`
+    }`,
+  );
+  const out = { device: backend.info.summary, date: new Date().toISOString(), factorTimes: factorRows, stepTimes: stepRows, phases, goal };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const file = which === 'webgpu' ? 'kfac.json' : `kfac-${which}.json`;
   writeFileSync(new URL(`./results/${file}`, import.meta.url), `${JSON.stringify(out, null, 2)}\n`);

@@ -249,6 +249,53 @@ describe('steps to target', () => {
     const missed = await runExperiment(cpu, spirals({ steps: 6, target: { metric: 'valAccuracy', value: 1 } }), { stopAtTarget: true });
     for (const run of missed.runs) expect(run.stepsCompleted).toBe(6);
   });
+
+  // One fast run and one that barely moves; the target is the fast run's best validation accuracy.
+  const pair = (overrides: Partial<ExperimentConfig>) =>
+    spirals({
+      steps: 12,
+      optimizers: [
+        { id: 'adam', hyper: { lr: 0.05 } },
+        { id: 'sgd', hyper: { lr: 1e-6, momentum: 0 } },
+      ],
+      ...overrides,
+    });
+
+  it('denseEval: every step once near the target resolves its step exactly; coarse evaluations elsewhere', async () => {
+    const every = await runExperiment(cpu, pair({ evalInterval: 1 }));
+    const val = every.runs[0].history.valMetric as number[];
+    const target = Math.max(...val);
+    const k = val.indexOf(target) + 1; // first step at the best accuracy
+    const dense = await runExperiment(cpu, pair({ evalInterval: 4, target: { metric: 'valAccuracy', value: target } }), {
+      denseEval: { within: 1, every: 1 },
+    });
+    const [fast, slow] = dense.runs;
+    expect(fast.stepsToTarget).toBe(Math.max(k, 4));
+    const evaluated = (h: RunHistory) => h.step.filter((_, i) => h.valMetric[i] !== null);
+    // From the first evaluation (step 4) every step until the target, then every 4th and the last.
+    const reached = Math.max(k, 4);
+    const expected = Array.from({ length: 12 }, (_, i) => i + 1).filter((st) => st >= 4 && (st <= reached || st % 4 === 0));
+    expect(evaluated(fast.history)).toEqual(expected);
+    // The slow run never reaches it: within 1 of it from its first evaluation, so evaluated every step from there.
+    expect(slow.stepsToTarget).toBeNull();
+    expect(evaluated(slow.history)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    await expect(Experiment.create(cpu, pair({}), { denseEval: { within: 0.1, every: 0 } })).rejects.toThrow(/denseEval/);
+  });
+
+  it('stopAtFirstTarget ends every run at the step the first run reaches the target', async () => {
+    const every = await runExperiment(cpu, pair({ evalInterval: 1 }));
+    const [fastVal, slowVal] = every.runs.map((r) => r.history.valMetric as number[]);
+    const target = Math.max(...fastVal);
+    expect(Math.max(...slowVal)).toBeLessThan(target);
+    const k = fastVal.indexOf(target) + 1;
+    const result = await runExperiment(cpu, pair({ evalInterval: 1, target: { metric: 'valAccuracy', value: target } }), {
+      stopAtTarget: true,
+      stopAtFirstTarget: true,
+    });
+    expect(result.stopped).toBe(false);
+    expect(result.runs.map((r) => r.stepsCompleted)).toEqual([k, k]);
+    expect(result.runs.map((r) => r.stepsToTarget)).toEqual([k, null]);
+  });
 });
 
 describe('control', () => {

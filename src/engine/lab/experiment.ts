@@ -51,6 +51,11 @@ export interface RunOptions {
   recordBatchIndices?: boolean;
   /** End each run as soon as it reaches the target (tuning sweeps and the reproduction benchmark need nothing after it). */
   stopAtTarget?: boolean;
+  /**
+   * End every run once any run has reached the target (after that interleaved step): in a tuning race
+   * of one optimizer's grid points the others can no longer win on steps (the reproduction benchmark).
+   */
+  stopAtFirstTarget?: boolean;
   /** Copy each run's parameters and optimizer state to the host every this many steps (0 or absent: never). */
   hostCopyInterval?: number;
   /** Start from these points (one per run, from `resumePoints()` of an interrupted experiment of the same config). */
@@ -59,6 +64,12 @@ export interface RunOptions {
   warmupSteps?: number;
   /** The clock the runs' times are read from (ms; default performance.now). Tests pass a fake one. */
   clock?: () => number;
+  /**
+   * Evaluate a run every `every` steps (besides every evalInterval) once its latest validation metric
+   * is within `within` of the target, so the step it reaches the target is resolved to `every` steps
+   * without evaluating densely all the way (the reproduction benchmark). Needs a target.
+   */
+  denseEval?: { within: number; every: number };
 }
 
 /**
@@ -81,6 +92,8 @@ interface RunState {
   done: boolean;
   /** The latest host copy (null before the first). */
   copy: RunHostCopy | null;
+  /** The latest validation metric (null before the first evaluation). */
+  lastVal: number | null;
 }
 
 /** Host copies taken so far and their total time (ms), for the cost the lab states. */
@@ -110,6 +123,10 @@ export class Experiment {
     const config = validateConfigOrThrow(input);
     const interval = options.hostCopyInterval ?? 0;
     if (!(Number.isInteger(interval) && interval >= 0)) throw new Error(`hostCopyInterval: expected a whole number ≥ 0, got ${interval}`);
+    const dense = options.denseEval;
+    if (dense && !(Number.isInteger(dense.every) && dense.every >= 1 && dense.within >= 0)) {
+      throw new Error(`denseEval: expected { within ≥ 0, every ≥ 1 (whole) }, got ${JSON.stringify(dense)}`);
+    }
     if (options.resume && options.resume.length !== config.optimizers.length) {
       throw new Error(`resume: ${options.resume.length} resume points for ${config.optimizers.length} runs`);
     }
@@ -137,6 +154,7 @@ export class Experiment {
           elapsedMs: 0,
           done: false,
           copy: null,
+          lastVal: null,
           firstStep: 0,
           result: point?.result ?? {
             optimizer: entry.id,
@@ -295,6 +313,7 @@ export class Experiment {
         if (point) points.push(point);
       }
       if (points.length > 0) onMetrics?.(points);
+      if (this.options.stopAtFirstTarget && this.states.some((s) => s.result.stepsToTarget !== null)) break;
       if (this.states.every((s) => s.done)) break;
     }
     for (const state of this.states) this.finish(state);
@@ -350,13 +369,14 @@ export class Experiment {
     const r = state.result;
     if (phaseMs) for (const [phase, ms] of Object.entries(phaseMs)) r.phaseMs[phase] = (r.phaseMs[phase] ?? 0) + ms;
     let valMetric: number | undefined;
-    if (steps % this.config.evalInterval === 0 || steps === this.config.steps) {
+    if (steps % this.config.evalInterval === 0 || steps === this.config.steps || this.nearTarget(state, steps)) {
       try {
         valMetric = await this.placed.evaluate(state.model);
       } catch (e) {
         this.fail(state, `step ${steps}: evaluation failed: ${e instanceof Error ? e.message : String(e)}`);
         return null;
       }
+      state.lastVal = valMetric;
     }
     r.history.step.push(steps);
     r.history.trainLoss.push(loss);
@@ -385,6 +405,14 @@ export class Experiment {
 
   private get clock(): () => number {
     return this.options.clock ?? (() => performance.now());
+  }
+
+  /** denseEval: the run's latest evaluation is close to the target and this step is on the dense grid. */
+  private nearTarget(state: RunState, steps: number): boolean {
+    const dense = this.options.denseEval;
+    const target = this.config.target;
+    if (!dense || !target || state.lastVal === null || state.result.stepsToTarget !== null) return false;
+    return state.lastVal >= target.value - dense.within && steps % dense.every === 0;
   }
 
   private copyDue(steps: number): boolean {
