@@ -310,7 +310,7 @@ describe('controls', () => {
         evalInterval: 5,
         optimizers: [
           { id: 'sgd', hyper: { lr: 0.1 } },
-          { id: 'kfac-reduce', label: 'too fast', hyper: { lr: 10, damping: 1e-8, klClip: 0, momentum: 0.99 } },
+          { id: 'kfac-reduce', label: 'too fast', hyper: { lr: 10, damping: 1e-8, klClip: 0, momentum: 0.99, inverseWarmup: 0 } },
         ],
       },
     });
