@@ -75,6 +75,8 @@ export function summaryTable(result: ExperimentResult): string {
     );
   const failed = result.runs.filter((r) => r.error);
   if (failed.length > 0) out.push('', ...failed.map((r) => `${r.label}: ${r.error}`));
+  const notices = result.runs.flatMap((r) => (r.notices ?? []).map((n) => `${r.label}: ${n}`));
+  if (notices.length > 0) out.push('', ...notices);
   if (result.stopped) out.push('', 'stopped before the last step');
   return out.join('\n');
 }

@@ -282,6 +282,22 @@ describe('steps to target', () => {
     await expect(Experiment.create(cpu, pair({}), { denseEval: { within: 0.1, every: 0 } })).rejects.toThrow(/denseEval/);
   });
 
+  it("an optimizer's notices reach the run's result: K-FAC-reduce on one graph says it is degenerate", async () => {
+    const result = await runExperiment(cpu, {
+      task: 'gcn-node',
+      batchSize: 1,
+      steps: 2,
+      seed: 1,
+      evalInterval: 2,
+      optimizers: [{ id: 'kfac-reduce' }, { id: 'kfac-expand' }, { id: 'adam' }],
+    });
+    const [reduce, expand, adam] = result.runs;
+    expect(reduce.notices).toHaveLength(1);
+    expect(reduce.notices![0]).toMatch(/^degenerate-reduce: K-FAC-reduce sees one example per batch/);
+    expect(expand.notices).toBeUndefined();
+    expect(adam.notices).toBeUndefined();
+  });
+
   it('stopAtFirstTarget ends every run at the step the first run reaches the target', async () => {
     const every = await runExperiment(cpu, pair({ evalInterval: 1 }));
     const [fastVal, slowVal] = every.runs.map((r) => r.history.valMetric as number[]);

@@ -360,6 +360,7 @@ export class Experiment {
       batch?.dispose();
     }
     state.elapsedMs += clock() - start;
+    this.collectNotices(state);
     if (!Number.isFinite(loss)) {
       this.fail(state, `step ${t + 1}: training loss is ${loss} (diverged); run stopped`);
       return null;
@@ -405,6 +406,13 @@ export class Experiment {
 
   private get clock(): () => number {
     return this.options.clock ?? (() => performance.now());
+  }
+
+  /** New notices of the run's optimizer (K-FAC's `notices`, read structurally: others have none) into its result. */
+  private collectNotices(state: RunState): void {
+    const said = (state.optimizer as { notices?: readonly string[] }).notices;
+    if (!said || said.length === (state.result.notices?.length ?? 0)) return;
+    state.result.notices = [...said];
   }
 
   /** denseEval: the run's latest evaluation is close to the target and this step is on the dense grid. */

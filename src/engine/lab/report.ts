@@ -29,6 +29,8 @@ export interface LabRunJson {
   stepsCompleted: number;
   /** Why the run stopped early (divergence, a numerical failure); null when it finished. */
   error: string | null;
+  /** What the optimizer said about its run (RunResult.notices); absent when nothing. */
+  notices?: string[];
 }
 
 export interface LabJson {
@@ -53,6 +55,7 @@ export function labJson(result: ExperimentResult, device: LabDevice): LabJson {
       phaseMs: r.phaseMs,
       stepsCompleted: r.stepsCompleted,
       error: r.error ?? null,
+      ...(r.notices ? { notices: r.notices } : {}),
     })),
   };
 }

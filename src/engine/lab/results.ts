@@ -46,6 +46,11 @@ export interface RunResult {
   stepsCompleted: number;
   /** Why the run stopped early (divergence, a numerical failure). */
   error?: string;
+  /**
+   * What the optimizer said about its own run, e.g. K-FAC-reduce seeing one example per batch
+   * ("degenerate-reduce: …"); absent when it said nothing.
+   */
+  notices?: string[];
   /** The batch indices of every step, when recordBatchIndices is on. */
   batchIndices?: Int32Array[];
 }

@@ -245,6 +245,8 @@ export const useLabUi = create<LabUiState>()((set, get) => {
         set((s) => ({
           progress: s.progress.map((p, i) => (i === event.run ? { ...p, ended: true, error: event.result.error ?? null } : p)),
         }));
+        // What the optimizer said about its run (e.g. K-FAC-reduce with one example per batch).
+        for (const notice of event.result.notices ?? []) message('warning', `${event.result.label}: ${notice.replace(/^[a-z-]+: /, '')}`);
         if (event.result.error) {
           const optimizer = runs[event.run]?.optimizer ?? '';
           const diverged = /diverged|non-finite|NaN|Infinity/i.test(event.result.error);
