@@ -299,13 +299,38 @@ describe('cross-entropy (§6)', () => {
     }
   }
 
-  it('a batch of several examples is not exact for CE (the Hessians differ), but close in scale', async () => {
-    const p = ceProblem(new Rng(22), [3, 4], 6, 1, 'expand', 'mean');
+  it('a batch of several examples is not exact for CE (the Hessians differ): A, G and the error are the closed forms', async () => {
+    const [N, dIn, C] = [6, 3, 4];
+    const p = ceProblem(new Rng(22), [dIn, C], N, 1, 'expand', 'mean');
     const [{ block }] = exactBlocks(b.cpu, p, 'folded');
     const [{ A, G }] = await stackFactors(b.cpu, p, { approx: 'expand' });
+    // By hand: A = (1/N) Σ ã ãᵀ with ã = [x; 1], G = Σ_n c (diag p_n − p_n p_nᵀ) with c = 1/N, and
+    // the exact block Σ_n ã ãᵀ ⊗ c (diag p_n − p_n p_nᵀ), which G ⊗ A only approximates.
+    const { weight, bias } = p.layers[0] as { weight: number[][]; bias: number[] };
+    const wantA = new Float64Array((dIn + 1) ** 2);
+    const wantG = new Float64Array(C * C);
+    const exact = new Float64Array((C * (dIn + 1)) ** 2);
+    for (let n = 0; n < N; n++) {
+      const a = [...p.inputs.values.slice(n * dIn, (n + 1) * dIn), 1];
+      const logits = weight.map((w, o) => bias[o] + w.reduce((acc, v, i) => acc + v * a[i], 0));
+      const top = Math.max(...logits);
+      const e = logits.map((l) => Math.exp(l - top));
+      const prob = e.map((v) => v / e.reduce((x, y) => x + y, 0));
+      const hessian = prob.flatMap((pi, i) => prob.map((pj, j) => ((i === j ? pi : 0) - pi * pj) / N));
+      a.forEach((ai, i) => a.forEach((aj, j) => (wantA[i * (dIn + 1) + j] += (ai * aj) / N)));
+      hessian.forEach((h, k) => (wantG[k] += h));
+      const term = kron(
+        hessian,
+        a.flatMap((ai) => a.map((aj) => ai * aj)),
+      ).values;
+      term.forEach((v, k) => (exact[k] += v));
+    }
+    expect(relativeError(A, wantA)).toBeLessThan(1e-13);
+    expect(relativeError(G, wantG)).toBeLessThan(1e-13);
+    expect(relativeError(block.weight.values, exact), 'the oracle').toBeLessThan(1e-12);
     const err = kfacError(A, G, block);
-    expect(err).toBeGreaterThan(1e-3);
-    expect(err).toBeLessThan(1);
+    expect(Math.abs(err - relativeError(kron(wantG, wantA).values, exact)) / err).toBeLessThan(1e-9);
+    expect(err).toBeGreaterThan(1e-2); // not exact: the per-example Hessians differ
   });
 
   it('MC Fisher converges to type-2 as the samples grow', async () => {
