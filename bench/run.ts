@@ -42,6 +42,11 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
       'natural gradient on wide ReLU nets: per-step residual ratio vs width for NGD, GD and K-FAC on MNIST 4 vs 9 [--backend wasm|webgpu|cpu] [--widths ...]',
     run: async (args) => (await import('./ngd.ts')).runNgdBench(args),
   },
+  prune: {
+    about:
+      'one-shot test accuracy at sparsity 0.5 … 0.95 of magnitude, diagonal Fisher, WoodFisher and K-FAC-OBS on the MNIST MLP and CNN, 3 seeds, with and without fine-tuning [--backend wasm|webgpu|cpu] [--seeds 1,2,3] [--finetune 100]',
+    run: async (args) => (await import('./prune.ts')).runPruneBench(args),
+  },
 };
 
 function usage(): string {

@@ -4,7 +4,7 @@
 // after a '?': '#/curvature?task=vit-mnist&examples=128'. Each page reads and writes its own part.
 import { useEffect, useState } from 'react';
 
-export type PageId = 'race' | 'curvature' | 'memorisation' | 'thermodynamic' | 'ngd';
+export type PageId = 'race' | 'curvature' | 'memorisation' | 'thermodynamic' | 'ngd' | 'pruning';
 
 export interface PageInfo {
   id: PageId;
@@ -20,6 +20,7 @@ export const PAGES: readonly PageInfo[] = [
   { id: 'memorisation', title: 'Memorisation', about: 'Edit a model in the K-FAC eigenbasis: remove low-curvature components and see memorised labels go.' },
   { id: 'thermodynamic', title: 'Thermodynamic', about: 'K-FAC with inverses from a simulated noisy analog device: does the second-order advantage survive?' },
   { id: 'ngd', title: 'Wide NGD', about: 'Natural gradient on wide two-layer ReLU nets: the residual shrinks by exactly 1 − η per step.' },
+  { id: 'pruning', title: 'Pruning', about: 'Prune a trained MNIST model: magnitude, diagonal Fisher, WoodFisher and K-FAC optimal brain surgeon.' },
 ];
 
 export interface Route {

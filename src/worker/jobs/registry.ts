@@ -4,6 +4,7 @@ import { curvatureJob } from './curvature-job.ts';
 import { diffusionJob } from './diffusion-job.ts';
 import { editJob } from './edit-job.ts';
 import type { JobDefinition } from './job.ts';
+import { pruneJob } from './prune-job.ts';
 import { trainJob } from './train-job.ts';
 import { thermoJob } from './thermo-job.ts';
 import { ngdJob } from './ngd-job.ts';
@@ -17,4 +18,5 @@ export const JOBS: Readonly<Record<JobKind, JobDefinition<never, unknown>>> = {
   curvature: curvatureJob as JobDefinition<never, unknown>,
   diffusion: diffusionJob as JobDefinition<never, unknown>,
   edit: editJob as JobDefinition<never, unknown>,
+  prune: pruneJob as JobDefinition<never, unknown>,
 };
