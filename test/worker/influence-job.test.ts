@@ -6,6 +6,7 @@ import { JobCancelledError, JobConfigError } from '../../src/worker/jobs/job.ts'
 import {
   influenceJob,
   parseInfluenceConfig,
+  type InfluenceGalleryResult,
   type InfluenceLdsResult,
   type InfluenceScoresResult,
 } from '../../src/worker/jobs/influence-job.ts';
@@ -55,6 +56,18 @@ describe('influence job config', () => {
 describe('influence job (wasm)', () => {
   const progress = () => {};
   const signal = new AbortController().signal;
+
+  it('lists test images for the gallery', async () => {
+    const out = await influenceJob.run(parseInfluenceConfig({ action: 'gallery', task: 'cnn-mnist', galleryStart: 510, galleryCount: 5 }), {
+      backend: b.wasm,
+      signal,
+      progress,
+    });
+    const r = out.result as InfluenceGalleryResult;
+    expect(r.images.map((i) => i.index)).toEqual([510, 511]);
+    expect(r.testCount).toBe(512);
+    expect(r.images[0].pixels).toHaveLength(196);
+  });
 
   it('trains, scores a test image under each method, and its checkpoint scores the same', async () => {
     const out = await influenceJob.run(parseInfluenceConfig({ ...base, query: { kind: 'test', index: 3 } }), {

@@ -41,7 +41,8 @@ export type InfluenceModelSource = { kind: 'train'; steps: number; seed: number 
 export type InfluenceQuery = { kind: 'test'; index: number } | { kind: 'drawn'; pixels: number[]; label: number | null };
 
 export interface InfluenceJobConfig {
-  action: 'scores' | 'lds';
+  /** 'gallery': only the test images [galleryStart, galleryStart + galleryCount) to pick a query from. */
+  action: 'scores' | 'lds' | 'gallery';
   task: InfluenceTaskId;
   model: InfluenceModelSource;
   /** Training images scored: the first N of the task's. */
@@ -57,6 +58,8 @@ export interface InfluenceJobConfig {
   subsets: number;
   seeds: number;
   ldsSteps: number;
+  galleryStart: number;
+  galleryCount: number;
 }
 
 export interface ShownImage {
@@ -96,7 +99,15 @@ export interface InfluenceLdsResult {
   retrainSeconds: number;
 }
 
-export type InfluenceJobResult = InfluenceScoresResult | InfluenceLdsResult;
+export interface InfluenceGalleryResult {
+  action: 'gallery';
+  task: InfluenceTaskId;
+  /** Test images available in all. */
+  testCount: number;
+  images: ShownImage[];
+}
+
+export type InfluenceJobResult = InfluenceScoresResult | InfluenceLdsResult | InfluenceGalleryResult;
 
 const FIELDS = [
   'action',
@@ -111,6 +122,8 @@ const FIELDS = [
   'subsets',
   'seeds',
   'ldsSteps',
+  'galleryStart',
+  'galleryCount',
 ] as const;
 const METHODS: readonly InfluenceMethod[] = ['identity', 'kfac', 'ekfac'];
 /** Bounds that keep a job within what a browser tab can do in minutes. */
@@ -179,9 +192,13 @@ export function parseInfluenceConfig(value: unknown): InfluenceJobConfig {
   const json = configRecord(value, 'influence');
   const problems: string[] = [];
   unknownFields(json, FIELDS, 'influence', problems);
-  const action = readChoice(json.action, 'influence.action', ['scores', 'lds'] as const, problems, 'scores');
+  const action = readChoice(json.action, 'influence.action', ['scores', 'lds', 'gallery'] as const, problems, 'scores');
   const task = readChoice(json.task, 'influence.task', INFLUENCE_TASKS, problems);
-  const model = readModel(json.model, problems);
+  // The gallery needs no model.
+  const model =
+    json.action === 'gallery' && json.model === undefined
+      ? ({ kind: 'train', steps: 1, seed: 1 } as const)
+      : readModel(json.model, problems);
   const examples = readInteger(json.examples, 'influence.examples', 8, MAX_INFLUENCE_EXAMPLES, problems, 1000);
   const methods = readMethods(json.methods, problems);
   let damping: number | undefined = typeof json.damping === 'number' ? json.damping : json.damping === undefined ? 0.1 : undefined;
@@ -195,7 +212,11 @@ export function parseInfluenceConfig(value: unknown): InfluenceJobConfig {
   const subsets = readInteger(json.subsets, 'influence.subsets', 3, MAX_INFLUENCE_SUBSETS, problems, 20);
   const seeds = readInteger(json.seeds, 'influence.seeds', 1, 10, problems, 2);
   const ldsSteps = readInteger(json.ldsSteps, 'influence.ldsSteps', 1, 20_000, problems, DEFAULT_RECIPE.steps);
+  const galleryStart = readInteger(json.galleryStart, 'influence.galleryStart', 0, 4095, problems, 0);
+  const galleryCount = readInteger(json.galleryCount, 'influence.galleryCount', 1, 256, problems, 24);
   if (
+    galleryStart === undefined ||
+    galleryCount === undefined ||
     problems.length > 0 ||
     !action ||
     !task ||
@@ -211,7 +232,7 @@ export function parseInfluenceConfig(value: unknown): InfluenceJobConfig {
     ldsSteps === undefined
   )
     throw new JobConfigError(problems);
-  return { action, task, model, examples, methods, damping, query, top, ldsQueries, subsets, seeds, ldsSteps };
+  return { action, task, model, examples, methods, damping, query, top, ldsQueries, subsets, seeds, ldsSteps, galleryStart, galleryCount };
 }
 
 /** The query as an image set of one (standardised) and how to show it. */
@@ -257,6 +278,15 @@ export const influenceJob: JobDefinition<InfluenceJobConfig, InfluenceJobResult>
     if (checkpoint && checkpoint.task !== config.task)
       throw new JobConfigError([`influence.model: the checkpoint is a model of task "${checkpoint.task}", not of "${config.task}"`]);
     const images = await loadInfluenceImages(config.task);
+    if (config.action === 'gallery') {
+      const end = Math.min(images.test.count, config.galleryStart + config.galleryCount);
+      const shown: ShownImage[] = [];
+      for (let index = config.galleryStart; index < end; index++) {
+        const set = pickImages(images.test, [index]);
+        shown.push({ index, label: set.labels[0], pixels: toGreyLevels(images, set.images) });
+      }
+      return { result: { action: 'gallery', task: config.task, testCount: images.test.count, images: shown } };
+    }
     const placed = (await loadTask(config.task)).place(backend);
     const trainRows = Int32Array.from({ length: Math.min(config.examples, images.train.count) }, (_, i) => i);
     const cancelled = (e: unknown) => {
