@@ -4,7 +4,7 @@
 // after a '?': '#/curvature?task=vit-mnist&examples=128'. Each page reads and writes its own part.
 import { useEffect, useState } from 'react';
 
-export type PageId = 'race' | 'curvature' | 'memorisation' | 'thermodynamic' | 'ngd' | 'pruning';
+export type PageId = 'race' | 'curvature' | 'memorisation' | 'thermodynamic' | 'ngd' | 'pruning' | 'influence';
 
 export interface PageInfo {
   id: PageId;
@@ -17,6 +17,7 @@ export interface PageInfo {
 export const PAGES: readonly PageInfo[] = [
   { id: 'race', title: 'Optimizer race', about: 'Train one model with SGD, Adam, K-FAC-expand and K-FAC-reduce side by side.' },
   { id: 'curvature', title: 'Curvature', about: "Look inside a model's curvature: K-FAC, EK-FAC and the exact GGN, layer by layer." },
+  { id: 'influence', title: 'Influence', about: 'Which training images made a classifier say this? Influence with K-FAC and EK-FAC, checked by the LDS.' },
   { id: 'memorisation', title: 'Memorisation', about: 'Edit a model in the K-FAC eigenbasis: remove low-curvature components and see memorised labels go.' },
   { id: 'thermodynamic', title: 'Thermodynamic', about: 'K-FAC with inverses from a simulated noisy analog device: does the second-order advantage survive?' },
   { id: 'ngd', title: 'Wide NGD', about: 'Natural gradient on wide two-layer ReLU nets: the residual shrinks by exactly 1 − η per step.' },
