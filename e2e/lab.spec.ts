@@ -79,7 +79,17 @@ test.describe('the lab on software WebGPU', { tag: '@webgpu-on' }, () => {
       const tail = h.trainLoss.slice(-4).reduce((a, b) => a + b) / 4;
       expect(tail, `${h.label}: loss should fall (first 4 mean ${head}, last 4 mean ${tail})`).toBeLessThan(head);
       expect(h.valStep).toEqual([8, 16, 24]);
+      // K-FAC's step scale ν of every step (the KL clip), none for SGD.
+      if (h.optimizer === 'sgd') expect(h.klScale, h.label).toEqual([]);
+      else {
+        expect(h.klStep, h.label).toEqual(h.step);
+        for (const nu of h.klScale) expect(nu > 0 && nu <= 1, `${h.label}: ν = ${nu}`).toBe(true);
+      }
     }
+    // The phase area shows, per K-FAC run, whether the clip binds.
+    await expect(page.getByTestId('kl-clip-run-0')).toHaveCount(0);
+    for (const run of [1, 2])
+      await expect(page.getByTestId(`kl-clip-badge-${run}`)).toHaveText(/clip binds: ν [\d.e-]+|learning rate sets the step/);
     // The charts hold every point: raw + smoothed loss per run, evaluated points per run.
     await expect
       .poll(() => lab(page, (l) => l.chartPoints()), { timeout: 10_000 })
