@@ -22,6 +22,11 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
       'curvature toolkit on the ViT and the CNN: fit over 1,000 examples, eigh, EK-FAC Λ, expand vs reduce per layer; device vs host eigh [--backend cpu|webgpu|both]',
     run: async (args) => (await import('./curvature.ts')).runCurvatureBench(args),
   },
+  influence: {
+    about:
+      'influence functions: LDS (M half subsets × S seeds) of identity, K-FAC and EK-FAC on the MNIST MLP, the CNN and the 2-D diffusion model; removal test; time to score 4,096 images × 100 queries [--backend wasm|cpu|webgpu] [--subsets 50] [--seeds 2] [--models ...] [--quick]',
+    run: async (args) => (await import('./influence.ts')).runInfluenceBench(args),
+  },
   reproduce: {
     about:
       'steps and wall-clock to a validation target, tuned SGD / Adam / K-FAC-expand / K-FAC-reduce, 3 seeds [--backend cpu|wasm|webgpu] [--tasks a,b] [--seeds 1,2,3]',

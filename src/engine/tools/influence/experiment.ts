@@ -26,6 +26,8 @@ export interface InfluenceExperimentOptions {
   examples: number;
   queries: number;
   steps: number;
+  /** Batch size of the training recipe (default DEFAULT_RECIPE's 64). */
+  batchSize?: number;
   relativeDamping: number;
   top: number;
   seed: number;
@@ -68,7 +70,7 @@ export async function runInfluenceExperiment(o: InfluenceExperimentOptions & { k
   if (o.queries > images.test.count)
     throw new Error(`influence: --queries ${o.queries} exceeds the ${images.test.count} test images of ${o.task}`);
   const placed = (await loadTask(o.task)).place(o.backend);
-  const recipe: TrainingRecipe = { ...DEFAULT_RECIPE, steps: o.steps };
+  const recipe: TrainingRecipe = { ...DEFAULT_RECIPE, steps: o.steps, batchSize: o.batchSize ?? DEFAULT_RECIPE.batchSize };
   const trainRows = Int32Array.from({ length: o.examples }, (_, i) => i);
   const queryRows = Array.from({ length: o.queries }, (_, i) => i);
   const queries = pickImages(images.test, queryRows);
