@@ -306,7 +306,7 @@ describe('cross-entropy (§6)', () => {
     const [{ A, G }] = await stackFactors(b.cpu, p, { approx: 'expand' });
     // By hand: A = (1/N) Σ ã ãᵀ with ã = [x; 1], G = Σ_n c (diag p_n − p_n p_nᵀ) with c = 1/N, and
     // the exact block Σ_n ã ãᵀ ⊗ c (diag p_n − p_n p_nᵀ), which G ⊗ A only approximates.
-    const { weight, bias } = p.layers[0] as { weight: number[][]; bias: number[] };
+    const { weight, bias } = p.layers[0] as unknown as { weight: number[][]; bias: number[] };
     const wantA = new Float64Array((dIn + 1) ** 2);
     const wantG = new Float64Array(C * C);
     const exact = new Float64Array((C * (dIn + 1)) ** 2);
