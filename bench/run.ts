@@ -27,6 +27,11 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
       'influence functions: LDS (M half subsets × S seeds) of identity, K-FAC and EK-FAC on the MNIST MLP, the CNN and the 2-D diffusion model; removal test; time to score 4,096 images × 100 queries [--backend wasm|cpu|webgpu] [--subsets 50] [--seeds 2] [--models ...] [--quick]',
     run: async (args) => (await import('./influence.ts')).runInfluenceBench(args),
   },
+  marglik: {
+    about:
+      'Laplace / marginal likelihood: time per Kronecker Laplace fit, expand vs reduce, as R grows (ViT and CNN, R = 16, 64, 256); marglik training with each flavour vs a weight-decay grid on cnn-mnist [--backend wasm|cpu|webgpu] [--epochs 10]',
+    run: async (args) => (await import('./marglik.ts')).runMarglikBench(args),
+  },
   reproduce: {
     about:
       'steps and wall-clock to a validation target, tuned SGD / Adam / K-FAC-expand / K-FAC-reduce, 3 seeds [--backend cpu|wasm|webgpu] [--tasks a,b] [--seeds 1,2,3]',

@@ -10,6 +10,7 @@ import { PAGES, routeHash, useRoute, type PageId } from './router.ts';
 
 const RacePage = lazy(() => import('./pages/race/RacePage.tsx').then((m) => ({ default: m.RacePage })));
 const CurvaturePage = lazy(() => import('./pages/curvature/CurvaturePage.tsx').then((m) => ({ default: m.CurvaturePage })));
+const LaplacePage = lazy(() => import('./pages/laplace/LaplacePage.tsx').then((m) => ({ default: m.LaplacePage })));
 const InfluencePage = lazy(() => import('./pages/influence/InfluencePage.tsx').then((m) => ({ default: m.InfluencePage })));
 const PruningPage = lazy(() => import('./pages/pruning/PruningPage.tsx').then((m) => ({ default: m.PruningPage })));
 const ThermodynamicPage = lazy(() => import('./pages/thermodynamic/ThermodynamicPage.tsx').then((m) => ({ default: m.ThermodynamicPage })));
@@ -22,6 +23,8 @@ function PageView({ page, query }: { page: PageId; query: string }) {
       return <RacePage query={query} />;
     case 'curvature':
       return <CurvaturePage query={query} />;
+    case 'laplace':
+      return <LaplacePage query={query} />;
     case 'influence':
       return <InfluencePage query={query} />;
     case 'pruning':

@@ -118,7 +118,7 @@ export type LabEventType = LabEvent['type'];
 // ---- jobs ---------------------------------------------------------------------------------------
 
 /** The job kinds the worker runs (src/worker/jobs/registry.ts holds their definitions). */
-export const JOB_KINDS = ['train', 'curvature', 'diffusion', 'prune', 'edit', 'influence', 'thermo', 'ngd'] as const;
+export const JOB_KINDS = ['train', 'curvature', 'diffusion', 'prune', 'edit', 'influence', 'thermo', 'ngd', 'marglik'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** Where a job is: `done` of `total` units of its current stage (e.g. training steps, batches). */

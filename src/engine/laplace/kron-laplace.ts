@@ -25,6 +25,8 @@ export interface KroneckerLaplace {
   spectrum: LaplaceSpectrum;
   /** Wall time of the whole fit: factors, eigendecompositions, loss sum and norms (ms). */
   fitMs: number;
+  /** Its parts (ms): the summed-loss pass, the K-FAC factor pass, the eigendecompositions (with the norms). */
+  partsMs: { loss: number; factors: number; eigen: number };
   dispose(): void;
 }
 
@@ -32,6 +34,7 @@ export interface KroneckerLaplace {
 export async function fitLaplace(model: Module, data: CurvatureData, options: LaplaceFitOptions): Promise<KroneckerLaplace> {
   const started = performance.now();
   const { lossSum, outputs, kind, layers } = await summedLoss(data, options);
+  const lossDone = performance.now();
   const likelihood = options.likelihood ?? (kind === 'ce' ? 'classification' : 'regression');
   if ((likelihood === 'classification') !== (kind === 'ce')) {
     throw new Error(
@@ -39,6 +42,7 @@ export async function fitLaplace(model: Module, data: CurvatureData, options: La
     );
   }
   const curvature = await fitCurvature(model, data, options);
+  const factorsDone = performance.now();
   try {
     if (curvature.layers.length !== layers.length || curvature.layers.some((l, k) => l.name !== layers[k].name)) {
       throw new Error('fitLaplace: the loss pass and the curvature fit saw different K-FAC layers');
@@ -63,6 +67,7 @@ export async function fitLaplace(model: Module, data: CurvatureData, options: La
       layers,
       spectrum: { likelihood, layers: spectra, curvatureScale: 1 / curvature.lossScale, lossSum, outputs },
       fitMs: performance.now() - started,
+      partsMs: { loss: lossDone - started, factors: factorsDone - lossDone, eigen: performance.now() - factorsDone },
       dispose: () => curvature.dispose(),
     };
   } catch (e) {
