@@ -57,6 +57,11 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
       'one-shot test accuracy at sparsity 0.5 … 0.95 of magnitude, diagonal Fisher, WoodFisher and K-FAC-OBS on the MNIST MLP and CNN, 3 seeds, with and without fine-tuning [--backend wasm|webgpu|cpu] [--seeds 1,2,3] [--finetune 100]',
     run: async (args) => (await import('./prune.ts')).runPruneBench(args),
   },
+  'influence-diffusion': {
+    about:
+      'influence on the 2-D diffusion model alone (the rows bench influence includes): LDS of identity, K-FAC, EK-FAC over 64 half subsets × 2 seeds [--backend wasm|cpu|webgpu] [--measurement loss|elbo] [--quick]',
+    run: async (args) => (await import('./influence-diffusion.ts')).runInfluenceDiffusionBench(args),
+  },
 };
 
 function usage(): string {

@@ -65,7 +65,10 @@ export interface DiffusionInfluenceOptions extends DiffusionDrawSettings {
   /** Generated samples (the queries) [Q, 2]. */
   samples: Float32Array;
   methods: readonly InfluenceMethod[];
-  /** λ relative to the mean eigenvalue of the K-FAC curvature (default 0.1); see `damping`. */
+  /**
+   * λ relative to the mean eigenvalue of the K-FAC curvature (default 10: the LDS pilot's best for
+   * K-FAC and EK-FAC, bench/influence-diffusion.ts); see `damping`.
+   */
   relativeDamping?: number;
   /** λ absolute (overrides relativeDamping). */
   damping?: number;
@@ -131,7 +134,7 @@ export async function diffusionInfluence(options: DiffusionInfluenceOptions): Pr
     curvature = await fitCurvature(model, train, { ...fitOptions, ...control, onProgress: report('K-FAC factors over the draws') });
     const kfacFit = curvature.fitMs / 1000;
     const meanEigenvalue = options.damping === undefined ? await meanCurvatureEigenvalue(curvature) : null;
-    const damping = options.damping ?? (options.relativeDamping ?? 0.1) * (meanEigenvalue as number);
+    const damping = options.damping ?? (options.relativeDamping ?? 10) * (meanEigenvalue as number);
     if (!(damping > 0 && Number.isFinite(damping))) throw new Error(`diffusionInfluence: damping must be > 0, got ${damping}`);
     let ekfacFit = 0;
     if (options.methods.includes('ekfac')) {

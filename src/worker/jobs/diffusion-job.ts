@@ -166,7 +166,7 @@ export function parseDiffusionConfig(value: unknown): DiffusionJobConfig {
     sampleSeed: readInteger(json.sampleSeed, 'diffusion.sampleSeed', 0, 2 ** 31 - 1, p, 1),
     methods: readMethods(json.methods, p),
     measurement: readChoice(json.measurement, 'diffusion.measurement', DIFFUSION_MEASUREMENTS, p, 'loss'),
-    relativeDamping: readNumber(json.relativeDamping, 'diffusion.relativeDamping', 1e-8, 1e4, p, 0.1),
+    relativeDamping: readNumber(json.relativeDamping, 'diffusion.relativeDamping', 1e-8, 1e4, p, 10),
     trainDraws: readInteger(json.trainDraws, 'diffusion.trainDraws', 1, 256, p, 32),
     queryDraws: readInteger(json.queryDraws, 'diffusion.queryDraws', 1, 1024, p, 64),
     weights: readWeights(json.weights, p),

@@ -29,7 +29,7 @@ export const DEFAULT_DIFFUSION_SETTINGS: DiffusionSettings = {
   sampleSeed: 1,
   queries: 8,
   measurement: 'loss',
-  relativeDamping: 1,
+  relativeDamping: 10,
   trainDraws: 32,
 };
 
