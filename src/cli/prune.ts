@@ -25,7 +25,7 @@ export function pruneTable(result: PruneTaskResult): string {
     if (!r) return '—';
     return finetuned && r.finetuned ? `${percent(r.testAccuracy)} → ${percent(r.finetuned.testAccuracy)}` : percent(r.testAccuracy);
   };
-  const width = finetuned ? 17 : 11;
+  const width = Math.max(finetuned ? 17 : 9, ...methods.map((m) => m.length)) + 2;
   const lines = [
     `test accuracy after pruning${finetuned ? ' → after fine-tuning with the masks held' : ''} (dense: ${percent(result.baseline.testAccuracy)})`,
     `${'sparsity'.padEnd(9)}${methods.map((m) => m.padStart(width)).join('')}`,

@@ -133,10 +133,11 @@ export class BlockWoodburyInverse {
   async diagonal(): Promise<Float64Array> {
     const be = this.be;
     const B = this.blockSize;
-    const eye = new Float64Array(B * B);
-    for (let i = 0; i < B; i++) eye[i * B + i] = 1;
-    const d = scope(() => be.reduce('sum', be.binary('mul', this.inverse, be.tensor(eye, [1, B, B], this.inverse.dtype)), 2));
-    return Float64Array.from((await readAndDispose(d)).subarray(0, this.size));
+    // A gather of the nb·B diagonal entries (a masked reduction would touch all nb·B² of them).
+    const positions = new Int32Array(this.size);
+    for (let q = 0; q < this.size; q++) positions[q] = Math.floor(q / B) * B * B + (q % B) * (B + 1);
+    const d = scope(() => be.gather(be.reshape(this.inverse, [this.blocks * B * B, 1]), be.tensor(positions, [this.size], 'int32')));
+    return Float64Array.from(await readAndDispose(d));
   }
 
   /** F⁻¹ v for v [size], float64 on the host. */
