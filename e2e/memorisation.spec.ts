@@ -1,7 +1,7 @@
 // The Memorisation page end to end on software WebGPU: it trains the modular-exceptions transformer
 // for a few steps in the worker (progress bar), edits one layer at a small ρ grid with the K-FAC
 // edit and both baselines, shows the four accuracies at the slider's ρ and follows the slider, and
-// exports its results as JSON.
+// exports its results as JSON; the ρ grid comes from its text field (a bad list is refused).
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures.ts';
@@ -13,7 +13,7 @@ async function waitForBackend(page: Page): Promise<void> {
 test.describe('the Memorisation page on software WebGPU', { tag: '@webgpu-on' }, () => {
   test('trains the modular model in the worker, edits a layer, follows the ρ slider and exports JSON', async ({ page }, testInfo) => {
     test.setTimeout(150_000);
-    await page.goto('/#/memorisation?experiment=modular-exceptions&model=train&steps=4&seed=1&layers=5&rhos=0.5&rho=1');
+    await page.goto('/#/memorisation?experiment=modular-exceptions&model=train&steps=4&seed=1&layers=5&rho=1');
     await waitForBackend(page);
     expect(await page.evaluate(() => window.__lab!.lab.backend!.webgpu)).toBe(true);
     await expect(page.getByRole('link', { name: 'Memorisation' })).toHaveAttribute('aria-current', 'page');
@@ -21,9 +21,15 @@ test.describe('the Memorisation page on software WebGPU', { tag: '@webgpu-on' },
       experiment: 'modular-exceptions',
       steps: 4,
       layers: [5],
-      rhos: [0.5, 1],
       rho: 1,
     });
+    // The ρ grid from its text field: a bad list is refused with a message, a good one replaces the grid.
+    await page.getByTestId('edit-rhos').fill('0.5, 2');
+    await page.getByTestId('edit-rhos').press('Enter');
+    await expect(page.getByRole('alert').filter({ hasText: 'numbers in (0, 1]' })).toBeVisible();
+    await page.getByTestId('edit-rhos').fill('0.5');
+    await page.getByTestId('edit-rhos').press('Enter');
+    expect(await page.evaluate(() => window.__memorisation!.settings.rhos)).toEqual([0.5, 1]);
 
     await page.getByTestId('edit-run').click();
     await expect(page.getByTestId('edit-progress')).toBeVisible();

@@ -245,9 +245,8 @@ function SetupCard() {
           </div>
         </div>
       )}
-      <p className="muted">
-        ρ grid: {settings.rhos.join(', ')} (set it in the link with <code>rhos=…</code>).
-      </p>
+      {/* Keyed by the grid: a grid from elsewhere (a link, an experiment change) resets the text. */}
+      <RhoGridField key={settings.rhos.join(',')} disabled={busy} />
       <div className="button-row">
         <button
           type="button"
@@ -264,6 +263,50 @@ function SetupCard() {
       </div>
       {job && <ProgressBar job={job} />}
     </section>
+  );
+}
+
+/** The ρ grid as editable text: applied when it parses (values in (0, 1], ρ = 1 always added). */
+function RhoGridField({ disabled }: { disabled: boolean }) {
+  const rhos = useMemorisationPage((s) => s.settings.rhos);
+  const setSettings = useMemorisationPage((s) => s.setSettings);
+  const [text, setText] = useState(rhos.join(', '));
+  const [error, setError] = useState<string | null>(null);
+  const id = useId();
+  const apply = () => {
+    const values = text
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '')
+      .map(Number);
+    if (values.length === 0 || values.length > 40 || values.some((x) => !(x > 0 && x <= 1))) {
+      setError('Expected 1 to 40 numbers in (0, 1], separated by commas.');
+      return;
+    }
+    setError(null);
+    setSettings({ rhos: [...new Set([...values, 1])].sort((a, b) => a - b) });
+  };
+  return (
+    <div className="field">
+      <label htmlFor={id}>ρ grid (keep-mass values the job evaluates; ρ = 1 is the unedited model)</label>
+      <input
+        id={id}
+        type="text"
+        value={text}
+        disabled={disabled}
+        data-testid="edit-rhos"
+        aria-invalid={error !== null}
+        aria-describedby={`${id}-help`}
+        onChange={(e) => setText(e.currentTarget.value)}
+        onBlur={apply}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') apply();
+        }}
+      />
+      <p className="field-help" id={`${id}-help`} role={error ? 'alert' : undefined}>
+        {error ?? 'These models keep almost all of their curvature in a few components: the interesting edits are at ρ ≈ 0.999–0.9999.'}
+      </p>
+    </div>
   );
 }
 
