@@ -345,4 +345,3 @@ export function dampedInverse(m: Float64Array, n: number, damping: number): Floa
   }
   return out;
 }
-
