@@ -37,9 +37,9 @@ export function pruneTable(result: PruneTaskResult): string {
         `${s.toFixed(2).padEnd(9)}${methods
           .map((m) => {
             const r = result.runs.find((x) => x.method === m && x.sparsity === s);
-            if (!r) return '—'.padStart(width);
+            if (!r) return '—'.padStart(width + 10);
             const measured = (r.lossAfter - r.lossBefore).toPrecision(3);
-            return `${measured}/${r.predictedIncrease === null ? '—' : r.predictedIncrease.toPrecision(3)}`.padStart(width + 6);
+            return ` ${measured}/${r.predictedIncrease === null ? '—' : r.predictedIncrease.toPrecision(3)}`.padStart(width + 10);
           })
           .join('')}`,
     ),
