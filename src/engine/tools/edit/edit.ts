@@ -265,7 +265,7 @@ export async function computeEdit(c: EditCase, backend: Backend): Promise<EditOu
 export const editTool = defineTool({
   name: 'edit',
   about:
-    "Memorisation editing (Merullo et al.): project chosen layers' weights onto the Kronecker components of highest curvature κ_i μ_j reaching keep-mass ρ; prints each layer's weight, keptPairs, totalPairs, keptMass.",
+    "Memorisation editing (Merullo et al.): project chosen layers' weights onto the Kronecker components of highest curvature κ_i μ_j reaching keep-mass ρ (the bias is kept separate and never edited); prints each layer's weight, keptPairs, totalPairs, keptMass.",
   fields: FIELDS,
   parse: parseEditCase,
   compute: computeEdit,
