@@ -125,7 +125,7 @@ describe('defaults and validate', () => {
     expect(errorsOf('kfac-reduce', { tCov: 2.5 })).toEqual(['kfac-reduce.tCov: expected an integer, got 2.5']);
     expect(errorsOf('sgd', { nesterov: 1 })).toEqual(['sgd.nesterov: expected true or false, got number 1']);
     expect(errorsOf('kfac-expand', { inverseMethod: 'lu' })).toEqual([
-      'kfac-expand.inverseMethod: expected one of cholesky | eigen, got "lu"',
+      'kfac-expand.inverseMethod: expected one of cholesky | eigen | thermodynamic, got "lu"',
     ]);
     expect(errorsOf('kfac-expand', { fisherType: 2 })).toEqual([
       'kfac-expand.fisherType: expected one of type-2 | mc | empirical, got number 2',
@@ -187,7 +187,9 @@ describe('parseAssignment (CLI and URL)', () => {
     expect(error('adam.lr=5')).toBe('adam.lr: 5 is out of range (allowed: 1e-6 to 1)');
     expect(error('kfac-expand.tCov=1.5')).toBe('kfac-expand.tCov: expected an integer, got 1.5');
     expect(error('sgd.nesterov=maybe')).toBe('sgd.nesterov: expected true or false, got "maybe"');
-    expect(error('kfac-expand.inverseMethod=lu')).toBe('kfac-expand.inverseMethod: expected one of cholesky | eigen, got "lu"');
+    expect(error('kfac-expand.inverseMethod=lu')).toBe(
+      'kfac-expand.inverseMethod: expected one of cholesky | eigen | thermodynamic, got "lu"',
+    );
   });
 
   it('round-trips every default and awkward numbers through formatAssignment', () => {
@@ -216,7 +218,9 @@ describe('docsTable', () => {
     for (const group of GROUP_IDS) expect(md).toContain(`### ${SCHEMA[group].label} (\`${group}\`)`);
     for (const { group, p } of allParams()) expect(md).toContain(`| \`${group}.${p.key}\` |`);
     expect(md).toContain('| `kfac-reduce.damping` | Damping λ | number | 0.001 | 1e-8 to 10 | log |');
-    expect(md).toContain('| `kfac-reduce.inverseMethod` | Inverse method | enum | cholesky | one of cholesky \\| eigen |  |');
+    expect(md).toContain(
+      '| `kfac-reduce.inverseMethod` | Inverse method | enum | cholesky | one of cholesky \\| eigen \\| thermodynamic |  |',
+    );
     // Every table row has the same number of cells as its header.
     for (const line of md.split('\n').filter((l) => l.startsWith('| `'))) {
       expect(line.replace(/\\\|/g, '').split('|').length, line).toBe(9);
