@@ -264,3 +264,40 @@ describe('GLM predictive', () => {
     }, 60_000);
   }
 });
+
+describe('GLM predictive on WebGPU', () => {
+  it('matches the float64 CPU reference on awkward shapes (dIn 17, hidden 3, R 5, C 7), folded and separate bias', async () => {
+    const rng = new Rng(21);
+    const layers = randomStack(rng, [17, 3, 7], true, 'tanh');
+    const N = 13;
+    const R = 5;
+    const xValues = rng.uniformArray(N * R * 17, -1, 1);
+    const labels = Array.from({ length: N }, () => rng.int(7));
+    for (const bias of ['folded', 'separate'] as const) {
+      const results = [];
+      for (const [backend, precision] of [
+        [b.cpu, 'float64'],
+        [b.gpu, 'float32'],
+      ] as const) {
+        const model = new LayerStack({ backend, seed: 0, precision }, { layers, setting: 'reduce' });
+        const x = backend.tensor(xValues, [N, R, 17], precision);
+        const y = backend.tensor(labels, [N], 'int32');
+        const data = batchList([{ forward: () => model.forward(constant(x)), loss: { spec: lossSpec('ce', 'mean'), targets: y } }]);
+        const laplace = await fitLaplace(model, data, { approx: 'reduce', fisher: 'type-2', bias });
+        try {
+          results.push(await glmPredictive(laplace, data, { precision: [0.3, 2] }));
+        } finally {
+          laplace.dispose();
+          model.dispose();
+          x.dispose();
+          y.dispose();
+        }
+      }
+      const [cpu, gpu] = results;
+      for (let i = 0; i < N * 7; i++) {
+        expect(Math.abs(gpu.variance[i] - cpu.variance[i]), `variance ${i}`).toBeLessThan(2e-4 * cpu.variance[i] + 1e-6);
+        expect(Math.abs(gpu.probit[i] - cpu.probit[i]), `probit ${i}`).toBeLessThan(1e-4);
+      }
+    }
+  }, 60_000);
+});

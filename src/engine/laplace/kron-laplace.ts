@@ -35,6 +35,7 @@ export async function fitLaplace(model: Module, data: CurvatureData, options: La
   const started = performance.now();
   const { lossSum, outputs, kind, layers } = await summedLoss(data, options);
   const lossDone = performance.now();
+  if (!Number.isFinite(lossSum)) throw new Error(`fitLaplace: the summed loss is ${lossSum} (did the model diverge?)`);
   const likelihood = options.likelihood ?? (kind === 'ce' ? 'classification' : 'regression');
   if ((likelihood === 'classification') !== (kind === 'ce')) {
     throw new Error(
@@ -53,6 +54,8 @@ export async function fitLaplace(model: Module, data: CurvatureData, options: La
       const eig = await layer.eigenHost();
       const weightSpectrum = outer(eig.G.values, eig.A.values);
       const biasSpectrum = layer.biasBlock ? Float64Array.from((await layer.biasBlock.eigenHost()).G.values) : null;
+      if (!weightSpectrum.every(Number.isFinite) || (biasSpectrum && !biasSpectrum.every(Number.isFinite)))
+        throw new Error(`fitLaplace: the curvature of layer "${info.name}" is not finite (did the model diverge?)`);
       spectra.push({
         index: k,
         name: info.name,

@@ -199,14 +199,18 @@ function SetupCard() {
 }
 
 function LiveCharts() {
+  const status = useLaplacePage((s) => s.status);
+  // The figures mount with their plot divs (usePlot draws into a div that exists when it mounts).
+  return status === null ? null : <LiveFigures />;
+}
+
+function LiveFigures() {
   const fits = useLaplacePage((s) => s.fits);
   const result = useLaplacePage((s) => s.result);
-  const status = useLaplacePage((s) => s.status);
   const layers = useMemo(() => result?.runs[0]?.layers ?? fits.expand[0]?.precision.map((_, k) => `layer ${k}`) ?? [], [result, fits]);
   const marglik = usePlot(useCallback(() => marglikFigure(fits), [fits]));
   const precision = usePlot(useCallback(() => precisionFigure(fits, layers), [fits, layers]));
   const times = usePlot(useCallback(() => fitTimeFigure(fits), [fits]));
-  if (status === null) return null;
   return (
     <section className="laplace-live" aria-label="Training with the marginal likelihood">
       <ChartFigure
