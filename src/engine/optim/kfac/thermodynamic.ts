@@ -85,7 +85,9 @@ export class ThermodynamicDevice {
   runs = 0;
 
   constructor(settings: Partial<ThermodynamicSettings> = {}) {
-    this.settings = { ...DEFAULT_THERMODYNAMIC, ...settings };
+    // An undefined field (an optional setting not given) keeps its default rather than erasing it.
+    const given = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+    this.settings = { ...DEFAULT_THERMODYNAMIC, ...given };
     const { samples, dt } = this.settings;
     if (!(Number.isInteger(samples) && samples >= 1))
       throw new Error(`thermodynamic device: samples must be a whole number ≥ 1, got ${samples}`);

@@ -78,6 +78,7 @@ function SetupCard() {
   const busy = job?.status === 'running';
   const datasetId = useId();
   const widthsId = useId();
+  const loadedFromUrl = useNgdPage((s) => s.loadedFromUrl);
   return (
     <section className="card curvature-setup" aria-labelledby="ngd-setup-heading">
       <h3 id="ngd-setup-heading">Experiment</h3>
@@ -113,7 +114,7 @@ function SetupCard() {
           id={widthsId}
           type="text"
           defaultValue={settings.widths.join(', ')}
-          key={settings.widths.join(',')}
+          key={`widths-${loadedFromUrl}-${settings.widths.join(',')}`}
           disabled={busy}
           data-testid="ngd-widths"
           onBlur={(e) => {

@@ -99,9 +99,8 @@ function SetupCard() {
   const busy = job?.status === 'running';
   const taskId = useId();
   const deviceId = useId();
-  const [deviceText, setDeviceText] = useState(formatDevice(settings.device));
   const [deviceError, setDeviceError] = useState<string | null>(null);
-  useEffect(() => setDeviceText(formatDevice(settings.device)), [settings.device]);
+  const loadedFromUrl = useThermoPage((s) => s.loadedFromUrl);
   const widths = settings.widths.length > 0 ? settings.widths : PAGE_WIDTHS[settings.task];
   return (
     <section className="card curvature-setup" aria-labelledby="thermo-setup-heading">
@@ -157,13 +156,13 @@ function SetupCard() {
         <input
           id={deviceId}
           type="text"
-          value={deviceText}
+          defaultValue={formatDevice(settings.device)}
+          key={`device-${loadedFromUrl}`}
           disabled={busy}
           data-testid="thermo-device"
           aria-describedby={`${deviceId}-help`}
           onChange={(e) => {
             const text = e.currentTarget.value;
-            setDeviceText(text);
             const parsed = parseDevice(text);
             setDeviceError(parsed ? null : 'Write up to 6 settings like 8x1000, 4x100 (bits 0 = exact or 2 … 32; samples 1 … 100000).');
             if (parsed) setSettings({ device: parsed });

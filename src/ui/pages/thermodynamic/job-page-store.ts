@@ -16,6 +16,8 @@ export interface JobPageState<S, R> {
   result: R | null;
   /** The chart library has loaded. */
   chartsReady: boolean;
+  /** Counts the times settings were read from a link: free-text inputs remount (key) to show them. */
+  loadedFromUrl: number;
   init(query: string): void;
   setSettings(settings: Partial<S>): void;
   run(): Promise<void>;
@@ -51,11 +53,12 @@ export function createJobPageStore<S, R>(options: JobPageOptions<S, R>): UseBoun
       job: null,
       result: null,
       chartsReady: false,
+      loadedFromUrl: 0,
 
       init(query) {
         if (query !== runtime.lastQuery && !(query === '' && runtime.initialised)) {
           const parsed = options.fromQuery(query);
-          set({ settings: parsed.settings, urlErrors: parsed.errors });
+          set((st) => ({ settings: parsed.settings, urlErrors: parsed.errors, loadedFromUrl: st.loadedFromUrl + 1 }));
           if (parsed.errors.length > 0) message('warning', 'The link held invalid settings; the page shows its defaults for them instead.');
         }
         runtime.initialised = true;

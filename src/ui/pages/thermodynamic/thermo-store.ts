@@ -34,6 +34,9 @@ export interface ThermoSettings {
   /** Empty = the task's default widths. */
   widths: number[];
   widthSteps: number;
+  /** The error grid's axes (URL only: errS, errB). */
+  errorSamples: number[];
+  errorBits: number[];
 }
 
 export const DEFAULT_THERMO_SETTINGS: ThermoSettings = {
@@ -48,6 +51,8 @@ export const DEFAULT_THERMO_SETTINGS: ThermoSettings = {
   ],
   widths: [],
   widthSteps: 50,
+  errorSamples: [10, 100, 1000, 10000],
+  errorBits: [4, 6, 8, 12, 0],
 };
 
 export function formatDevice(device: readonly DeviceSetting[]): string {
@@ -92,6 +97,8 @@ export function thermoFromQuery(query: string): { settings: ThermoSettings; erro
       device,
       widths: queryList(params, 'widths', d.widths, 2, 512, 8, errors),
       widthSteps: queryNumber(params, 'widthSteps', d.widthSteps, 0, 2000, errors),
+      errorSamples: queryList(params, 'errS', d.errorSamples, 1, 100000, 8, errors),
+      errorBits: queryList(params, 'errB', d.errorBits, 0, 32, 8, errors).map((b) => (b === 1 ? 2 : b)),
     },
     errors,
   };
@@ -107,6 +114,8 @@ export function thermoToQuery(s: ThermoSettings): string {
   });
   if (s.widths.length > 0) params.set('widths', s.widths.join(','));
   if (s.widthSteps !== DEFAULT_THERMO_SETTINGS.widthSteps) params.set('widthSteps', String(s.widthSteps));
+  if (s.errorSamples.join() !== DEFAULT_THERMO_SETTINGS.errorSamples.join()) params.set('errS', s.errorSamples.join(','));
+  if (s.errorBits.join() !== DEFAULT_THERMO_SETTINGS.errorBits.join()) params.set('errB', s.errorBits.join(','));
   return params.toString();
 }
 
@@ -124,6 +133,8 @@ export const useThermoPage = createJobPageStore<ThermoSettings, ThermoJobResult>
     device: s.device,
     widths: s.widths.length > 0 ? s.widths : PAGE_WIDTHS[s.task],
     widthSteps: s.widthSteps,
+    errorSamples: s.errorSamples,
+    errorBits: s.errorBits,
   }),
   what: 'The thermodynamic K-FAC experiment',
   fileName: (r) => `kfac-lab-thermodynamic-${r.config.task}-seed${r.config.seed}.json`,
