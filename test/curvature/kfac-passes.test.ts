@@ -19,6 +19,7 @@ import { TransformerLm } from '../../src/engine/nn/models/transformer-lm.ts';
 import { normalizedAdjacency } from '../../src/engine/data/graph.ts';
 import { KfacOptimizer } from '../../src/engine/optim/kfac/kfac-optimizer.ts';
 import { Rng } from '../../src/engine/random.ts';
+import { useBackends } from '../helpers/backends.ts';
 import { relativeError } from '../helpers/compare.ts';
 import { kfacError } from './oracle-helpers.ts';
 
@@ -262,5 +263,44 @@ describe('a last conv with stride = kernel is exactly K-FAC in its setting (MSE,
         expect(kfacError(read(f.A), read(f.G), exact)).toBeLessThan(1e-12);
       });
     }
+  }
+});
+
+// ---- the same on the device backends ---------------------------------------------------------------
+
+describe('positions with targets, skipped passes and the counted-terms A on WebGPU and WASM (float32) match the CPU', () => {
+  const devices = useBackends();
+  for (const which of ['gpu', 'wasm'] as const) {
+    it(`type-2, last-token targets, both approximations on ${which}`, async () => {
+      const be = devices[which];
+      const dctx = { backend: be, seed: 7 };
+      const [a, h] = [new Linear(dctx, 'first', D_IN, H), new Linear(dctx, 'head', H, C)];
+      const [ca, ch] = [new Linear(ctx, 'first', D_IN, H), new Linear(ctx, 'head', H, C)];
+      const mixValues = cpu.readSync(mix.value);
+      const xValues = cpu.readSync(x.value);
+      const dMix = constant(be.tensor(mixValues, [R, R]));
+      const dx = constant(be.tensor(xValues, [N, R, D_IN]));
+      const targets = be.tensor([-1, -1, 2, -1, -1, 0], [N, R], 'int32');
+      const dLoss = ce(targets);
+      expect(await positionsWithTargets(dLoss, [N, R, C])).toEqual([R - 1]);
+      for (const approx of ['expand', 'reduce'] as const) {
+        const got = computeKfacFactors(() => h.forward(ops.matmul(dMix, ops.tanh(a.forward(dx)))), dLoss, {
+          approx,
+          fisher: 'type-2',
+          positions: [R - 1],
+        });
+        const want = computeKfacFactors(() => ch.forward(ops.matmul(mix, ops.tanh(ca.forward(x)))), ce(lastOnly), {
+          approx,
+          fisher: 'type-2',
+        });
+        for (let i = 0; i < want.length; i++) {
+          expect(relativeError(Array.from(await got[i].A.read()), read(want[i].A)), `${approx} ${want[i].name} A`).toBeLessThan(1e-5);
+          expect(relativeError(Array.from(await got[i].G.read()), read(want[i].G)), `${approx} ${want[i].name} G`).toBeLessThan(1e-4);
+        }
+        [...got, ...want].forEach((f) => [f.A, f.G].forEach((t) => t.dispose()));
+      }
+      [a, h, ca, ch].forEach((l) => l.dispose());
+      [dMix.value, dx.value, targets].forEach((t) => t.dispose());
+    });
   }
 });
