@@ -58,6 +58,10 @@ test.describe('the Pruning page on software WebGPU', { tag: '@webgpu-on' }, () =
     await expect(page.locator('#pruning-mask .js-plotly-plot')).toBeVisible();
     await expect(page.locator('#pruning-coverage .js-plotly-plot')).toBeVisible();
     await expect(page.locator('#pruning-mask')).toContainText('pixels each hidden unit still sees');
+    await page
+      .locator('#pruning-masks, [data-testid="pruning-masks"]')
+      .first()
+      .screenshot({ path: testInfo.outputPath('pruning-masks-first-layer.png') });
     await page.getByTestId('mask-layer').selectOption('1');
     await expect(page.locator('#pruning-coverage')).toHaveCount(0);
     await expect(page.locator('#pruning-mask')).toContainText('Mask of');

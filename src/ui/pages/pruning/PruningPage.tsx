@@ -595,7 +595,7 @@ function MaskFigures({ run, layerIndex }: { run: PruneRun; layerIndex: number })
         <ChartFigure
           id="pruning-coverage"
           title="How many units still see each pixel"
-          note="The border pixels of MNIST carry no ink: their weights are usually among the first removed."
+          note="The border pixels of MNIST carry no ink (a constant input): their weights tend to go first, most of all under K-FAC-OBS."
           summary={`Pixels seen by no unit: ${countZeros(mask, layer.dOut, layer.dIn)} of 196.`}
           table={() => coverageTable(mask, layer.dOut, layer.dIn)}
           plotRef={coverage.ref}
