@@ -92,7 +92,7 @@ describe('fields of a run', () => {
     const adam = groupFields(config, 1, 'hyper');
     expect(adam.filter((f) => !f.advanced).map((f) => f.spec.key)).toEqual(['lr', 'weightDecay']);
     const kfac = groupFields(config, 3, 'hyper');
-    expect(kfac.filter((f) => !f.advanced).map((f) => f.spec.key)).toEqual(['lr', 'damping', 'factorDecay', 'tInv']);
+    expect(kfac.filter((f) => !f.advanced).map((f) => f.spec.key)).toEqual(['lr', 'damping', 'factorDecay', 'tInv', 'klClip']);
     expect(kfac.find((f) => f.spec.key === 'fallbackLr')).toMatchObject({ advanced: true, changed: true, value: hyper(3, 'fallbackLr') });
     expect(groupFields(config, 3, 'schedule').every((f) => !f.advanced)).toBe(true);
   });

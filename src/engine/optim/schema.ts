@@ -427,6 +427,7 @@ function kfacParams() {
     },
     {
       key: 'klClip',
+      primary: true,
       label: 'KL clip κ',
       type: 'number',
       default: 1e-3,
