@@ -14,10 +14,13 @@
 // The exact GGN is not run on these models: it is a dense P×P matrix (P = 17,418 / 11,178).
 //
 // Usage: npm run bench -- influence [--backend wasm|cpu|webgpu] [--models mlp-mnist,cnn-mnist,diffusion-2d]
-//   [--subsets 50] [--seeds 2] [--quick]
+//   [--subsets 50] [--seeds 2] [--cpu-timing] [--quick]
+// A run of some of the models keeps the other models' rows from the previous results file (each run is
+// listed with its date, device and wall-clock), so the models can be run separately within the time
+// budget. --cpu-timing adds the scoring time on the float64 reference CPU backend (about 2 minutes).
 // Writes bench/results/influence.{json,md}; rows are exactly { model, method, lds, ldsSpread, ceiling, secondsPerQuery },
 // secondsPerQuery = (curvature fit + scoring all N training examples) / Q.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Backend } from '../src/engine/backend/backend.ts';
 import { createBackend } from '../src/engine/backend/create-backend.ts';
 import { loadTask } from '../src/engine/lab/tasks.ts';
@@ -112,9 +115,9 @@ async function classifierSection(
 
   let removal: ClassifierSection['removal'] = null;
   if (withRemoval && experiment.scores) {
-    // Retrain without each query's k most helpful images vs k random ones (same seed), 5 queries, 1 seed.
+    // Retrain without each query's k most helpful images vs k random ones (same seed), 3 queries, 1 seed.
     const k = quick ? 8 : 50;
-    const queries = [0, 1, 2, 3, 4].filter((q) => q < p.queries);
+    const queries = [0, 1, 2].filter((q) => q < p.queries);
     const images = await loadInfluenceImages(task);
     const placed = (await loadTask(task)).place(backend);
     const recipe: TrainingRecipe = { ...DEFAULT_RECIPE, steps: p.steps, batchSize: p.batchSize };
@@ -217,6 +220,25 @@ async function scoringTime(backend: Backend, methods: InfluenceMethod[], quick: 
   }
 }
 
+interface PreviousRun {
+  rows: InfluenceBenchRow[];
+  runs: { date: string; device: string; models: string[]; subsets: number; seeds: number; wallSeconds: number }[];
+  classifiers: ClassifierSection[];
+  timing: Awaited<ReturnType<typeof scoringTime>>[];
+  diffusion: unknown;
+}
+
+/** The results of an earlier run, if there is one in the current format. */
+function readPrevious(path: string): PreviousRun | null {
+  if (!existsSync(path)) return null;
+  try {
+    const json = JSON.parse(readFileSync(path, 'utf8')) as Partial<PreviousRun>;
+    return Array.isArray(json.rows) && Array.isArray(json.runs) && Array.isArray(json.classifiers) ? (json as PreviousRun) : null;
+  } catch {
+    return null;
+  }
+}
+
 function markdown(out: {
   device: string;
   date: string;
@@ -225,13 +247,17 @@ function markdown(out: {
   classifiers: ClassifierSection[];
   timing: Awaited<ReturnType<typeof scoringTime>>[];
   diffusion: unknown;
+  runs: PreviousRun['runs'];
   wallSeconds: number;
 }): string {
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
   const lines = [
     '# Influence: LDS of identity, K-FAC and EK-FAC (npm run bench -- influence)',
     '',
-    `Device: ${out.device}. Date: ${out.date}. Wall-clock ${out.wallSeconds.toFixed(0)} s on a shared 2-core VM.`,
+    ...out.runs.map(
+      (r) =>
+        `Run of ${r.models.join(', ')}: ${r.device}, ${r.date}, M = ${r.subsets} half subsets × S = ${r.seeds} seeds, ${r.wallSeconds.toFixed(0)} s wall-clock on a shared 2-core VM.`,
+    ),
     '',
     'LDS = Spearman over M random half subsets between Σ_{n∉S} score(q, n) and the query loss after retraining (averaged over S seeds), mean ± sd over queries; ceiling = seed-to-seed Spearman (first half of the seeds vs the second). secondsPerQuery = (curvature fit + scoring all N training examples) / Q.',
     '',
@@ -303,7 +329,7 @@ export async function runInfluenceBench(args: string[]): Promise<void> {
     if (models.includes('mlp-mnist')) {
       log('scoring time, MNIST MLP:');
       timing.push(await scoringTime(backend, METHODS, quick));
-      if (backend.name !== 'cpu') {
+      if (args.includes('--cpu-timing') && backend.name !== 'cpu') {
         const cpu = await createBackend({ prefer: 'cpu' });
         try {
           timing.push(await scoringTime(cpu, ['kfac'], quick));
@@ -330,19 +356,34 @@ export async function runInfluenceBench(args: string[]): Promise<void> {
   } finally {
     backend.destroy();
   }
+  // A run of some models keeps the other models' sections of an earlier run (each section carries
+  // its own date and device), so the models can be run separately, each within the time budget.
+  const name = quick ? 'influence-quick' : 'influence';
+  const ran = (m: string) => models.includes(m);
+  const previous = readPrevious(`bench/results/${name}.json`);
+  const date = new Date().toISOString();
+  const kept = previous ? previous.rows.filter((r) => !ran(r.model)) : [];
   const out = {
     bench: 'influence',
     device: backend.info.summary,
-    date: new Date().toISOString(),
+    date,
     settings: { subsets: M, seeds: S, relativeDamping: DAMPING, methods: METHODS, quick, protocol: PROTOCOL },
-    rows,
-    classifiers,
-    timing,
-    diffusion,
+    rows: [
+      ...kept.filter((r) => r.model !== 'diffusion-2d'),
+      ...rows.filter((r) => r.model !== 'diffusion-2d'),
+      ...kept.filter((r) => r.model === 'diffusion-2d'),
+      ...rows.filter((r) => r.model === 'diffusion-2d'),
+    ],
+    runs: [
+      ...(previous?.runs ?? []).map((r) => ({ ...r, models: r.models.filter((m) => !ran(m)) })).filter((r) => r.models.length > 0),
+      { date, device: backend.info.summary, models, subsets: M, seeds: S, wallSeconds: (performance.now() - started) / 1000 },
+    ],
+    classifiers: [...(previous?.classifiers ?? []).filter((c) => !ran(c.model)), ...classifiers],
+    timing: timing.length > 0 ? timing : (previous?.timing ?? []),
+    diffusion: diffusion ?? (ran('diffusion-2d') ? null : (previous?.diffusion ?? null)),
     wallSeconds: (performance.now() - started) / 1000,
   };
   mkdirSync('bench/results', { recursive: true });
-  const name = quick ? 'influence-quick' : 'influence';
   writeFileSync(`bench/results/${name}.json`, `${JSON.stringify(out, null, 2)}\n`);
   writeFileSync(`bench/results/${name}.md`, markdown(out));
   log(`wrote bench/results/${name}.{json,md} in ${out.wallSeconds.toFixed(0)} s`);
