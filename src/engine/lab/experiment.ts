@@ -7,11 +7,11 @@
 // others go on. Every optimizer takes the same step (optim/optimizer.ts: trainStep).
 //
 // Fair clocks: one-time costs (WebGPU pipeline compilation, buffer pools, the JIT's first pass) must
-// not land on whichever run steps first. Before any clock starts, `warmUp()` takes a few untimed steps
-// and one evaluation on a throwaway copy of every distinct code path (same optimizer, same switches)
-// and discards it, so every run starts its clock with the pipelines it needs already built and its
-// own state untouched (the race's numbers do not change; only its clocks). run() warms up by itself;
-// the lab's worker calls warmUp() while it still says "preparing".
+// not land on whichever run steps first. Before any clock starts, `warmUp()` takes an untimed step on
+// a throwaway copy of every distinct code path (same optimizer, same switches) and discards it, so
+// every run starts its clock with the pipelines it needs already built and its own state untouched
+// (the race's numbers do not change; only its clocks). Evaluations are not timed, so they are not
+// warmed. run() warms up by itself; the lab's worker calls warmUp() while it still says "preparing".
 //
 // With `hostCopyInterval` k, every k steps each run's parameters and optimizer state are copied to
 // the host (host-copy.ts); `resumePoints()` turns them into the starting points of a new experiment
@@ -73,10 +73,10 @@ export interface RunOptions {
 }
 
 /**
- * Warm-up steps per code path: the first step of K-FAC computes factors and inverts them, the second
- * only preconditions, so two steps build every pipeline a run uses (the evaluation is warmed as well).
+ * Warm-up steps per code path: K-FAC's first step runs every phase (factors, inverses, precondition,
+ * update); its later steps run a subset of them, so one step builds every pipeline a run's steps use.
  */
-export const WARMUP_STEPS = 2;
+export const WARMUP_STEPS = 1;
 
 interface RunState {
   readonly index: number;
@@ -244,7 +244,7 @@ export class Experiment {
   /**
    * The untimed warm-up (see the file comment): for every distinct code path among the runs still to
    * step, a throwaway model and optimizer built like the run's take `warmupSteps` steps on the run's
-   * first batches and one evaluation, then are released. A failure here is left for the real run to
+   * first batches, then are released. A failure here is left for the real run to
    * meet and report. Idempotent; run() calls it, the worker calls it earlier to say "preparing".
    */
   warmUp(): Promise<void> {
@@ -276,7 +276,6 @@ export class Experiment {
             batch.dispose();
           }
         }
-        await this.placed.evaluate(model);
       } catch {
         // The run itself takes the same steps and reports what went wrong there.
       } finally {
