@@ -21,13 +21,6 @@ import { createBackend } from '../src/engine/backend/create-backend.ts';
 import type { CurvatureData, KfacApprox } from '../src/engine/curvature/toolkit.ts';
 import { loadMnist } from '../src/engine/data/mnist.ts';
 import { fitLaplace } from '../src/engine/laplace/kron-laplace.ts';
-import { lossSpec } from '../src/engine/nn/losses.ts';
-import { Vit } from '../src/engine/nn/models/vit.ts';
-import { Module, type LayerContext } from '../src/engine/nn/module.ts';
-import { Conv2d } from '../src/engine/nn/conv2d.ts';
-import { Linear } from '../src/engine/nn/linear.ts';
-import * as ops from '../src/engine/autograd/ops.ts';
-import type { Variable } from '../src/engine/autograd/variable.ts';
 import {
   runMarglik,
   runWeightDecayGrid,
@@ -35,6 +28,8 @@ import {
   type GridRunResult,
   type MarglikRunResult,
 } from '../src/engine/tools/marglik/experiment.ts';
+import { paddedImages, SCALING_CASES } from '../src/engine/tools/marglik/fit-scaling.ts';
+import { lossSpec } from '../src/engine/nn/losses.ts';
 import { timeInterleaved } from './timing.ts';
 
 interface FitRow {
@@ -56,77 +51,6 @@ interface TrainingRow {
 
 const FIT_BATCH = 128;
 
-/** MNIST 28×28 images zero-padded to 32×32, then average-pooled to `size`×`size`. */
-function images(source: Float32Array, count: number, size: number): Float32Array {
-  const out = new Float32Array(count * size * size);
-  const pool = 32 / size;
-  for (let n = 0; n < count; n++) {
-    for (let i = 0; i < size; i++) {
-      for (let j = 0; j < size; j++) {
-        let sum = 0;
-        for (let a = 0; a < pool; a++) {
-          for (let b = 0; b < pool; b++) {
-            const y = i * pool + a - 2;
-            const x = j * pool + b - 2;
-            if (y >= 0 && y < 28 && x >= 0 && x < 28) sum += source[n * 784 + y * 28 + x];
-          }
-        }
-        out[n * size * size + i * size + j] = sum / (pool * pool);
-      }
-    }
-  }
-  return out;
-}
-
-interface FitCase {
-  model: string;
-  R: number;
-  size: number;
-  build(backend: Backend): Module & { forward(x: Variable): Variable };
-}
-
-const FIT_CASES: FitCase[] = [
-  ...[8, 4, 2].map((patch) => ({
-    model: `ViT 32×32 patch ${patch} (dim 32, depth 2)`,
-    R: (32 / patch) ** 2,
-    size: 32,
-    build: (backend: Backend) =>
-      new Vit({ backend, seed: 0 }, { inChannels: 1, height: 32, width: 32, patch, dim: 32, depth: 2, heads: 4, classes: 10 }),
-  })),
-  ...[4, 8, 16].map((size) => ({
-    model: `CNN ${size}×${size} conv32-conv64-GAP`,
-    R: size * size,
-    size,
-    build: (backend: Backend) => new GapCnn({ backend, seed: 0 }, size),
-  })),
-];
-
-/**
- * A CNN the shape of a (tiny) wide ResNet stage: two 3×3 convolutions, 1→32→64 channels at full
- * resolution (R = size² positions each, dIn = 9 and 288), ReLU, global average pooling, a linear
- * head. Unlike the lab's LeNet-like CNN (flatten + a wide dense layer, whose eigendecomposition
- * dominates a fit whatever the approximation), its curvature cost is in the weight-shared layers.
- */
-class GapCnn extends Module {
-  readonly conv1: Conv2d;
-  readonly conv2: Conv2d;
-  readonly head: Linear;
-
-  constructor(ctx: LayerContext, size: number) {
-    super(ctx);
-    void size;
-    this.conv1 = this.addModule('conv1', new Conv2d(ctx, 'conv1', 1, 32, 3, { padding: 1 }));
-    this.conv2 = this.addModule('conv2', new Conv2d(ctx, 'conv2', 32, 64, 3, { padding: 1 }));
-    this.head = this.addModule('head', new Linear(ctx, 'head', 64, 10));
-  }
-
-  forward(x: Variable): Variable {
-    const h = ops.relu(this.conv2.forward(ops.relu(this.conv1.forward(x))));
-    const [n, c, height, width] = h.shape;
-    return this.head.forward(ops.mean(ops.reshape(h, [n, c, height * width]), 2));
-  }
-}
-
 /** A fit's parts (ms), medians over the timed runs: summed-loss pass, K-FAC factor pass, eigendecompositions. */
 interface FitParts {
   model: string;
@@ -145,9 +69,9 @@ async function fitTimes(backend: Backend, examples: number, parts: FitParts[]): 
   console.log(`\nTime per Kronecker Laplace fit (${examples} images, batches of ${FIT_BATCH}, MC Fisher), median ms`);
   console.log('| model | R | expand | reduce | reduce / expand |');
   console.log('| --- | --: | --: | --: | --: |');
-  for (const c of FIT_CASES) {
+  for (const c of SCALING_CASES) {
     const model = c.build(backend);
-    const x = images(mnist.train.images, examples, c.size);
+    const x = paddedImages(mnist.train.images, examples, c.size);
     const data: CurvatureData = {
       batches: Math.ceil(examples / FIT_BATCH),
       batch: (i) => {

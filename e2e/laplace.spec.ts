@@ -14,7 +14,7 @@ test.describe('the Laplace page on software WebGPU', { tag: '@webgpu-on' }, () =
     page,
   }, testInfo) => {
     test.setTimeout(150_000);
-    await page.goto('/#/laplace?task=cnn-mnist&epochs=2&train=128&test=64&k=5&f=1&seed=0&grid=0');
+    await page.goto('/#/laplace?task=cnn-mnist&epochs=2&train=128&test=64&k=5&f=1&seed=0&grid=0&scaling=0');
     await waitForBackend(page);
     expect(await page.evaluate(() => window.__lab!.lab.backend!.webgpu)).toBe(true);
     await expect(page.getByRole('link', { name: 'Laplace' })).toHaveAttribute('aria-current', 'page');

@@ -116,6 +116,32 @@ describe('marglik: kron against the dense exact GGN (full)', () => {
     expect(Math.abs(nonlinear.kron.layers[0].logDet - nonlinear.full.layers[0].logDet)).toBeGreaterThan(0.01);
   });
 
+  it('cross-entropy, one example, one layer (type-2 K-FAC is exact there): kron = full, sum and mean', async () => {
+    for (const reduction of ['sum', 'mean']) {
+      const c = {
+        layers: [
+          {
+            type: 'linear',
+            weight: [
+              [0.5, -1],
+              [1, 0.25],
+              [0, 2],
+            ],
+            bias: [0.1, -0.2, 0.3],
+          },
+        ],
+        setting: 'reduce',
+        inputs: [[[1, 2]]],
+        targets: [2],
+        loss: 'ce',
+        reduction,
+        prior: { precision: 0.7 },
+      };
+      const { kron, full } = await compare(c);
+      expect(Math.abs(kron.logMarglik - full.logMarglik)).toBeLessThan(1e-10 * Math.abs(full.logMarglik));
+    }
+  });
+
   it('cross-entropy: the registry tool runs a kron and a full case', async () => {
     const rng = new Rng(5);
     const c = {

@@ -1,7 +1,7 @@
 // The 'marglik' job: the Laplace page's experiment (docs/curvature-tools.md §2) on the worker's
 // backend — online marginal-likelihood training with K-FAC-expand and then K-FAC-reduce Laplace fits
 // from the same initial weights, each followed by the MAP and Laplace (GLM, probit) test metrics, and
-// optionally the weight-decay grid it replaces. Progress carries the latest Laplace fit in its values
+// optionally the weight-decay grid it replaces and the time per Laplace fit as R grows on this device. Progress carries the latest Laplace fit in its values
 // (`fit.*`, sticky until the next fit) so the page can draw log marglik and δ_l per epoch live.
 import { TASK_IDS, type TaskId } from '../../engine/lab/tasks.ts';
 import type { KfacApprox } from '../../engine/curvature/factors.ts';
@@ -13,6 +13,7 @@ import {
   type GridRunResult,
   type MarglikRunResult,
 } from '../../engine/tools/marglik/experiment.ts';
+import { laplaceFitScaling, type ScalingRow } from '../../engine/tools/marglik/fit-scaling.ts';
 import { configRecord, JobCancelledError, JobConfigError, readChoice, readInteger, unknownFields, type JobDefinition } from './job.ts';
 
 /** Tasks with one prediction per example and held-out batches (what the predictive needs). */
@@ -32,6 +33,8 @@ export interface MarglikJobConfig {
   grid: boolean;
   /** MC samples of the linearised model (0: the probit predictive only). */
   predictiveSamples: number;
+  /** Also time expand and reduce Laplace fits of the GAP CNN at R = 16, 64, 256 on this device, over this many images (0: skip). */
+  scalingExamples: number;
 }
 
 export interface MarglikJobResult {
@@ -41,9 +44,22 @@ export interface MarglikJobResult {
   runs: MarglikRunResult[];
   grid: GridRunResult | null;
   weightDecayGrid: readonly number[];
+  /** Time per Laplace fit as R grows (null when not asked for). */
+  scaling: ScalingRow[] | null;
 }
 
-const FIELDS = ['task', 'seed', 'epochs', 'frequency', 'hyperSteps', 'trainExamples', 'testExamples', 'grid', 'predictiveSamples'] as const;
+const FIELDS = [
+  'task',
+  'seed',
+  'epochs',
+  'frequency',
+  'hyperSteps',
+  'trainExamples',
+  'testExamples',
+  'grid',
+  'predictiveSamples',
+  'scalingExamples',
+] as const;
 
 export function parseMarglikConfig(value: unknown): MarglikJobConfig {
   const json = configRecord(value, 'marglik');
@@ -57,6 +73,7 @@ export function parseMarglikConfig(value: unknown): MarglikJobConfig {
   const trainExamples = readInteger(json.trainExamples, 'marglik.trainExamples', 16, 4096, problems, 1024);
   const testExamples = readInteger(json.testExamples, 'marglik.testExamples', 16, 512, problems, 512);
   const predictiveSamples = readInteger(json.predictiveSamples, 'marglik.predictiveSamples', 0, 1000, problems, 0);
+  const scalingExamples = readInteger(json.scalingExamples, 'marglik.scalingExamples', 0, 1024, problems, 0);
   if (json.grid !== undefined && typeof json.grid !== 'boolean')
     problems.push(`marglik.grid: expected true or false, got ${typeof json.grid}`);
   if (
@@ -68,10 +85,22 @@ export function parseMarglikConfig(value: unknown): MarglikJobConfig {
     hyperSteps === undefined ||
     trainExamples === undefined ||
     testExamples === undefined ||
-    predictiveSamples === undefined
+    predictiveSamples === undefined ||
+    scalingExamples === undefined
   )
     throw new JobConfigError(problems);
-  return { task, seed, epochs, frequency, hyperSteps, trainExamples, testExamples, grid: json.grid === true, predictiveSamples };
+  return {
+    task,
+    seed,
+    epochs,
+    frequency,
+    hyperSteps,
+    trainExamples,
+    testExamples,
+    grid: json.grid === true,
+    predictiveSamples,
+    scalingExamples,
+  };
 }
 
 /** The latest fit as flat progress values (fit.delta.k per layer). */
@@ -145,6 +174,19 @@ export const marglikJob: JobDefinition<MarglikJobConfig, MarglikJobResult> = {
         throw cancelled(e);
       });
     }
-    return { result: { task: config.task, device: backend.info.summary, runs, grid, weightDecayGrid: WEIGHT_DECAY_GRID } };
+    let scaling: ScalingRow[] | null = null;
+    if (config.scalingExamples > 0) {
+      scaling = await laplaceFitScaling(backend, {
+        families: ['cnn'],
+        examples: config.scalingExamples,
+        batch: Math.min(128, config.scalingExamples),
+        repeats: 2,
+        signal,
+        onProgress: (done, total, model) => progress({ stage: `time per Laplace fit: ${model}`, done, total, values: { run: 3 } }),
+      }).catch((e: unknown) => {
+        throw cancelled(e);
+      });
+    }
+    return { result: { task: config.task, device: backend.info.summary, runs, grid, weightDecayGrid: WEIGHT_DECAY_GRID, scaling } };
   },
 };

@@ -2,6 +2,7 @@
 // reduce dashed), time per Laplace fit, and the reliability diagram of the MAP, Laplace and
 // weight-decay-grid predictions; each with its one-line summary and data table.
 import type { ReliabilityBin } from '../../../engine/laplace/calibration.ts';
+import type { ScalingRow } from '../../../engine/tools/marglik/fit-scaling.ts';
 import type { DataTable } from '../../charts/data-table.ts';
 import { formatValue } from '../../charts/data-table.ts';
 import { RUN_COLORS } from '../../charts/palette.ts';
@@ -147,5 +148,49 @@ export function reliabilityTable(series: readonly ReliabilitySeries[]): DataTabl
     caption: 'Reliability: per confidence bin, mean confidence and accuracy',
     columns: ['bin', 'examples', 'confidence', 'accuracy'],
     rows,
+  };
+}
+
+/** Time per Laplace fit against R (log–log), expand and reduce. */
+export function scalingFigure(rows: readonly ScalingRow[]): PlotFigure {
+  const layout = baseLayout('weight-sharing size R (positions per convolution)', 'time per Laplace fit (ms)', true);
+  return {
+    data: FLAVOURS.map((f) => {
+      const mine = rows.filter((r) => r.approx === f);
+      return {
+        type: 'scatter',
+        mode: 'lines+markers',
+        name: `K-FAC-${f}`,
+        x: mine.map((r) => r.R),
+        y: mine.map((r) => r.fitMs),
+        line: { color: FLAVOUR_COLORS[f], dash: FLAVOUR_DASH[f] },
+      };
+    }),
+    layout: { ...layout, xaxis: { ...layout.xaxis, type: 'log' } },
+  };
+}
+
+export function scalingSummary(rows: readonly ScalingRow[]): string {
+  const Rs = [...new Set(rows.map((r) => r.R))];
+  const parts = Rs.map((R) => {
+    const e = rows.find((r) => r.R === R && r.approx === 'expand');
+    const r = rows.find((x) => x.R === R && x.approx === 'reduce');
+    return e && r ? `R = ${R}: reduce / expand ${(r.fitMs / e.fitMs).toFixed(2)}` : `R = ${R}`;
+  });
+  return `${parts.join('; ')}.`;
+}
+
+export function scalingTable(rows: readonly ScalingRow[]): DataTable {
+  return {
+    caption: 'Time per Laplace fit (median ms) and its parts',
+    columns: ['model, approximation', 'R', 'fit', 'loss pass', 'factor pass', 'eigendecompositions'],
+    rows: rows.map((r) => [
+      `${r.model}, ${r.approx}`,
+      String(r.R),
+      r.fitMs.toFixed(0),
+      r.lossMs.toFixed(0),
+      r.factorsMs.toFixed(0),
+      r.eigenMs.toFixed(0),
+    ]),
   };
 }

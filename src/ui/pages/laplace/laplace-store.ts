@@ -1,5 +1,5 @@
 // The Laplace page's state (zustand): its settings (mirrored in the URL: '#/laplace?task=cnn-mnist&
-// epochs=5&train=1024&test=512&k=10&f=1&grid=1&seed=0'), the worker's 'marglik' job with its progress,
+// epochs=5&train=1024&test=512&k=10&f=1&grid=1&seed=0&scaling=64'), the worker's 'marglik' job with its progress,
 // the Laplace fits as they arrive (log marglik, δ_l, fit time per flavour) and the final result. The
 // page computes nothing itself: the job runs the engine (src/engine/tools/marglik/experiment.ts).
 import { create } from 'zustand';
@@ -20,6 +20,8 @@ export interface LaplaceSettings {
   frequency: number;
   seed: number;
   grid: boolean;
+  /** Images per fit for the time-per-fit-against-R measurement (0: skip it). */
+  scalingExamples: number;
 }
 
 export const DEFAULT_LAPLACE_SETTINGS: LaplaceSettings = {
@@ -31,6 +33,7 @@ export const DEFAULT_LAPLACE_SETTINGS: LaplaceSettings = {
   frequency: 1,
   seed: 0,
   grid: true,
+  scalingExamples: 64,
 };
 
 /** Each number setting: its URL key and range. */
@@ -41,6 +44,7 @@ const NUMBER_FIELDS: readonly { key: keyof LaplaceSettings; param: string; min: 
   { key: 'hyperSteps', param: 'k', min: 1, max: 1000 },
   { key: 'frequency', param: 'f', min: 1, max: 50 },
   { key: 'seed', param: 'seed', min: 0, max: 2 ** 31 - 1 },
+  { key: 'scalingExamples', param: 'scaling', min: 0, max: 1024 },
 ];
 
 export const SETTING_LIMITS = Object.fromEntries(NUMBER_FIELDS.map((f) => [f.key, { min: f.min, max: f.max }])) as Record<
@@ -181,6 +185,7 @@ export const useLaplacePage = create<LaplacePageState>((set, get) => ({
         trainExamples: s.trainExamples,
         testExamples: s.testExamples,
         grid: s.grid,
+        scalingExamples: s.scalingExamples,
       },
       (progress) => {
         const latest = fitFromValues(progress.values);
