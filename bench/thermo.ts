@@ -7,9 +7,26 @@
 // seeds of the per-seed steps). Writes bench/results/thermo.json.
 //
 // Usage: npm run bench -- thermo [--backend wasm|webgpu|cpu] [--tasks mlp-mnist,vit-mnist] [--seeds 1,2,3] [--steps 300]
+//
+// `npm run bench -- thermo --inverse-only [--tasks …]` instead measures, per task, the device's
+// inverse error on the π-damped factors of a digital-K-FAC-trained model (the same 300 steps,
+// seed 1) for S = 10 … 10⁴ and b = 4, 6, 8, 12, exact (mean over 2 device seeds), and κ of the
+// damped factors with the cost model n³ vs n²κ² as the width grows (50 Adam steps per width);
+// writes bench/results/thermo-inverse.json (the Thermodynamic page's second and third panels).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createBackend } from '../src/engine/backend/create-backend.ts';
-import { keptAdvantage, thermoRace, THERMO_TASKS, type ThermoRunSpec, type ThermoTask } from '../src/engine/tools/thermo/thermo-lab.ts';
+import {
+  conditionByWidth,
+  dampedFactors,
+  inverseErrors,
+  keptAdvantage,
+  thermoRace,
+  THERMO_TASKS,
+  type DampedFactor,
+  type ThermoRunSpec,
+  type ThermoTask,
+} from '../src/engine/tools/thermo/thermo-lab.ts';
+import { TASKS } from '../src/engine/lab/tasks.ts';
 
 function option(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(name);
@@ -50,6 +67,10 @@ export async function runThermoBench(args: string[]): Promise<void> {
   const device = backend.info.summary;
   const started = new Date().toISOString();
   console.log(`thermo bench on ${device}`);
+  if (args.includes('--inverse-only')) {
+    await inverseBench(backend, tasks, steps, backendName);
+    return;
+  }
   const rows: ThermoRow[] = [];
   const runs: ThermoRunSpec[] = [{ optimizer: 'adam' }, { optimizer: 'kfac' }, ...DEVICE_SETTINGS];
   const clock = performance.now();
@@ -127,5 +148,70 @@ export async function runThermoBench(args: string[]): Promise<void> {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/thermo.json', JSON.stringify(out, null, 2) + '\n');
   console.log('\nwrote bench/results/thermo.json');
+  backend.destroy();
+}
+
+const WIDTHS: Record<ThermoTask, number[]> = {
+  'mlp-mnist': [16, 32, 64, 128, 256],
+  'mlp-spirals': [8, 16, 32, 64, 128],
+  'vit-mnist': [16, 32, 64],
+};
+
+async function inverseBench(
+  backend: Awaited<ReturnType<typeof createBackend>>,
+  tasks: ThermoTask[],
+  steps: number,
+  backendName: string,
+): Promise<void> {
+  const clock = performance.now();
+  const out = [];
+  for (const task of tasks) {
+    const def = TASKS[task];
+    const damping = (def.setting === 'reduce' ? def.preset.reduce : def.preset.expand).damping;
+    let factors: DampedFactor[] = [];
+    await thermoRace(backend, {
+      task,
+      runs: [{ optimizer: 'kfac' }],
+      steps,
+      seed: 1,
+      evalEvery: steps,
+      onTrained: async (_spec, model, placed) => {
+        factors = await dampedFactors(placed, model, {
+          examples: 512,
+          damping,
+          approx: def.setting === 'reduce' ? 'reduce' : 'expand',
+          seed: 1,
+        });
+      },
+    });
+    const errors = await inverseErrors(factors, { samples: [10, 100, 1000, 10000], bits: [4, 6, 8, 12, 0], seeds: 2 });
+    console.log(
+      `${task}: the device's relative inverse error, mean over ${factors.length} damped factors (κ ${factors.map((f) => f.condition.toFixed(0)).join(', ')})`,
+    );
+    errors.bits.forEach((b, i) =>
+      console.log(`  b=${b === 0 ? 'exact' : b}: ${errors.samples.map((sm, j) => `S=${sm} ${errors.errors[i][j].toFixed(3)}`).join('  ')}`),
+    );
+    const cost = await conditionByWidth(backend, { task, widths: WIDTHS[task], seed: 1, trainSteps: 50, examples: 256 });
+    for (const w of cost) {
+      const worst = w.factors.reduce((a, f) => (f.condition > a.condition ? f : a));
+      const wins = w.factors.filter((f) => f.analog < f.digital).length;
+      console.log(
+        `  width ${w.width}: κ ${w.factors.map((f) => f.condition.toFixed(0)).join(', ')}; worst ${worst.layer} ${worst.factor} analog/digital ${(worst.analog / worst.digital).toFixed(1)}; analog cheaper for ${wins}/${w.factors.length}`,
+      );
+    }
+    out.push({ task, damping, factors: factors.map(({ layer, factor, n, condition }) => ({ layer, factor, n, condition })), errors, cost });
+  }
+  mkdirSync('bench/results', { recursive: true });
+  const result = {
+    benchmark: 'thermo --inverse-only',
+    device: backend.info.summary,
+    backend: backend.name,
+    started: new Date().toISOString(),
+    seconds: Math.round((performance.now() - clock) / 1000),
+    command: `npm run bench -- thermo --inverse-only --backend ${backendName} --tasks ${tasks.join(',')} --steps ${steps}`,
+    tasks: out,
+  };
+  writeFileSync('bench/results/thermo-inverse.json', JSON.stringify(result, null, 2) + '\n');
+  console.log('\nwrote bench/results/thermo-inverse.json');
   backend.destroy();
 }
