@@ -286,6 +286,46 @@ describe('the running average of the factors (docs/kfac.md §4 step 1)', () => {
   });
 });
 
+describe('the running average inside training: decay ε^(steps since the last factor update)', () => {
+  it('warm start 2, T_cov 3: updates at steps 0, 1, 3, 6 decay by min(ε^gap, k/(k+1)) = 0, ½, ε², ε³', async () => {
+    const eps = 0.5;
+    const layer = new Linear({ backend: cpu, seed: 4, precision: 'float64' }, 'fc', D_IN, D_OUT);
+    const optimizer = new KfacOptimizer(
+      { fisherType: 'type-2', momentum: 0, klClip: 0, lr: 1e-3, factorDecay: eps, tCov: 3, inverseWarmup: 2 },
+      { approx: 'expand' },
+    );
+    const batchA = (s: number) => {
+      const xs = new Rng(100 + s).normalArray(N * D_IN);
+      const a = new Float64Array(W * W);
+      for (let n = 0; n < N; n++) {
+        const row = [...xs.slice(n * D_IN, (n + 1) * D_IN), 1];
+        for (let i = 0; i < W; i++) for (let j = 0; j < W; j++) a[i * W + j] += (row[i] * row[j]) / N;
+      }
+      return { xs, a };
+    };
+    const y = cpu.tensor(Y, [N, D_OUT], 'float64');
+    let want = new Float64Array(W * W);
+    const decays: Record<number, number> = { 0: 0, 1: 0.5, 3: eps ** 2, 6: eps ** 3 };
+    for (let step = 0; step < 7; step++) {
+      const { xs, a } = batchA(step);
+      const x = cpu.tensor(xs, [N, D_IN], 'float64');
+      const { loss } = await optimizer.trainStep({
+        params: layer.parameters(),
+        forward: () => layer.forward(constant(x)),
+        loss: { spec: lossSpec('mse', 'sum'), targets: y },
+        step,
+      });
+      loss.dispose();
+      x.dispose();
+      if (step in decays) want = Float64Array.from(want, (v, i) => decays[step] * v + (1 - decays[step]) * a[i]);
+      expect(relativeError(cpu.readSync(optimizer.factorsOf('fc')!.A), want), `step ${step}`).toBeLessThan(1e-14);
+    }
+    optimizer.dispose();
+    layer.dispose();
+    y.dispose();
+  });
+});
+
 describe('the T_cov / T_inv schedule with its warm start', () => {
   it('factors every step during the warm start, then every T_cov; inverses every step, then every T_inv', async () => {
     const passes: number[] = [];

@@ -121,6 +121,9 @@ export class KfacOptimizer implements Optimizer {
   private updates = 0;
   /** Factor updates folded into the running averages so far (the running average's bias correction). */
   private factorUpdates = 0;
+  /** The step of the latest factor update in this session (null before one), and the gap the next update decays over. */
+  private lastFactorStep: number | null = null;
+  private factorGap: number | null = null;
   private lastLr = Number.NaN;
   private lastKlScale = Number.NaN;
   /**
@@ -241,6 +244,8 @@ export class KfacOptimizer implements Optimizer {
       if (factorStep) {
         const trainable = new Set(variables);
         const factors = arena.run(() => pass.finishFactors());
+        this.factorGap = this.lastFactorStep === null ? null : this.updates - this.lastFactorStep;
+        this.lastFactorStep = this.updates;
         this.updateFactors(factors.filter((f) => trainable.has(f.layer.weight.variable)));
         this.noticeDegenerateReduce(factors);
         await timer?.lap('factors');
@@ -346,12 +351,17 @@ export class KfacOptimizer implements Optimizer {
 
   /**
    * The old factors' weight ε_k of the next factor update (§4 step 1): the per-step decay ε raised
-   * to T_cov (so the average remembers the same number of steps whatever T_cov), and never more
+   * to the steps since the previous update, T_cov (so the average remembers the same number of
+   * steps whatever T_cov; 1 during the warm start, which updates every step), and never more
    * than k/(k+1) after k updates, so the first updates average their batches equally instead of
    * keeping the first batch at weight ε^k.
    */
   private factorDecayNow(): number {
-    const perUpdate = Math.pow(this.settings.factorDecay, this.settings.tCov);
+    // Steps since the previous factor update: 1 during the warm start, T_cov after it (T_cov for
+    // updates fed from outside a step).
+    const gap = this.factorGap ?? this.settings.tCov;
+    this.factorGap = null;
+    const perUpdate = Math.pow(this.settings.factorDecay, gap);
     const k = this.factorUpdates;
     return Math.min(perUpdate, k / (k + 1));
   }
@@ -796,6 +806,7 @@ export class KfacOptimizer implements Optimizer {
     if (params.length === 0) throw new Error(`${this.name}.importState: no parameters`);
     const be = params[0].variable.backend;
     this.releaseState();
+    this.lastFactorStep = null;
     this.updates = exported.counters.updates ?? 0;
     this.lambda = exported.counters.damping ?? this.settings.damping;
     this.factorUpdates = exported.counters.factorUpdates ?? exported.counters.updates ?? 0;
