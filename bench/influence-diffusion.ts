@@ -16,7 +16,9 @@
 // per-point gradients were too noisy for the curvature to matter (pilot: all three within 0.04).
 //
 // Alone: npm run bench -- influence-diffusion [--backend wasm|cpu|webgpu] [--subsets 64] [--seeds 2]
-// [--queries 16] [--measurement loss|elbo] [--quick] → bench/results/influence-diffusion.{json,md}.
+// [--queries 16] [--measurement loss|elbo] [--damping 10] [--subset-seed 12345] [--sample-seed 1] [--out name]
+// [--quick] → bench/results/influence-diffusion[-elbo].{json,md} (or <name>.{json,md}). The λ pilot:
+// --subsets 16 --queries 8 --subset-seed 777 --sample-seed 2 --damping λ --out influence-diffusion-pilot.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Backend } from '../src/engine/backend/backend.ts';
 import { createBackend } from '../src/engine/backend/create-backend.ts';
@@ -232,10 +234,15 @@ export async function runInfluenceDiffusionBench(args: string[]): Promise<void> 
     seeds: Number(option(args, '--seeds', '2')),
     queries: args.includes('--queries') ? Number(option(args, '--queries', '16')) : undefined,
     measurement: option(args, '--measurement', 'loss') as DiffusionMeasurement,
+    relativeDamping: args.includes('--damping') ? Number(option(args, '--damping', '10')) : undefined,
+    subsetSeed: args.includes('--subset-seed') ? Number(option(args, '--subset-seed', '12345')) : undefined,
+    sampleSeed: args.includes('--sample-seed') ? Number(option(args, '--sample-seed', '1')) : undefined,
     log: (line) => console.log(line),
   });
   const out = { device, date: new Date().toISOString(), seconds: (performance.now() - started) / 1000, quick, settings, rows };
-  const name = quick ? 'influence-diffusion-quick' : 'influence-diffusion';
+  const measurement = option(args, '--measurement', 'loss');
+  const name = option(args, '--out', `influence-diffusion${measurement === 'elbo' ? '-elbo' : ''}${quick ? '-quick' : ''}`);
+  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`--out: a results name of a-z, 0-9 and -, got "${name}"`);
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(`bench/results/${name}.json`, `${JSON.stringify(out, null, 1)}\n`);
   writeFileSync(`bench/results/${name}.md`, markdown(out));

@@ -17,12 +17,12 @@ test.describe('the diffusion section of the Influence page', { tag: '@webgpu-on'
     await expect(page.getByTestId('diffusion-section')).toBeVisible();
     // Small settings so the section's whole pipeline runs in seconds on SwiftShader.
     await page.getByTestId('diffusion-points').fill('64');
-    await page.getByTestId('diffusion-steps').fill('60');
+    await page.getByTestId('diffusion-steps').fill('20');
     await page.getByTestId('diffusion-queries').fill('2');
     await page.getByTestId('diffusion-draws').fill('4');
     expect(await page.evaluate(() => window.__lab!.diffusion.settings)).toMatchObject({
       points: 64,
-      trainSteps: 60,
+      trainSteps: 20,
       queries: 2,
       trainDraws: 4,
     });
