@@ -169,7 +169,7 @@ function DiffusionSetupCard() {
         disabled={busy}
         testId="diffusion-steps"
         onChange={(trainSteps) => set({ trainSteps })}
-        help="The denoiser is an MLP (two hidden layers of 64, ReLU) on the noisy point and a sinusoidal embedding of t; T = 100 diffusion steps."
+        help="The denoiser is an MLP (two hidden layers of 64, ReLU) on the noisy point and a sinusoidal embedding of t; T = 100 diffusion steps. On a software WebGPU adapter pick the fast CPU (WebAssembly) backend: this small model trains in seconds there."
       />
       <NumberInput
         label="Seed"
