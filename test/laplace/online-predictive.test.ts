@@ -65,9 +65,9 @@ describe('online marglik training on Bayesian linear regression', () => {
       batch,
       examples: N,
       batchSize: N,
-      epochs: 600,
+      epochs: 300,
       seed: 0,
-      lr: 0.02,
+      lr: 0.05,
       approx: 'expand',
       fisher: 'type-2',
       initialSigma: sigma,
@@ -92,7 +92,7 @@ describe('online marglik training on Bayesian linear regression', () => {
         else lo = m1;
       }
       expect(Math.abs(delta - Math.exp(lo)) / delta).toBeLessThan(1e-3);
-      expect(result.fits.length).toBe(600);
+      expect(result.fits.length).toBe(300);
       expect(result.best!.terms.logMarglik).toBeCloseTo(closedFormEvidence(X, Y, sigma, delta), 3);
     } finally {
       laplace.dispose();
