@@ -459,7 +459,7 @@ function kfacParams() {
         { value: 'mc', label: 'Monte Carlo' },
         { value: 'empirical', label: 'Empirical' },
       ],
-      help: 'Which backward vectors build the G factor: type-2 is exact but needs one backward pass per class; MC samples labels from the model (unbiased, one pass); empirical uses the true labels (cheap, biased).',
+      help: 'Which backward vectors build the G factor: type-2 is exact but needs one backward pass per class (per class and position on sequence outputs, skipping positions without targets); MC samples labels from the model (unbiased, one joint pass per sample, sequences included); empirical uses the true labels (cheap, biased; one pass per position on sequences).',
     },
     {
       key: 'mcSamples',
