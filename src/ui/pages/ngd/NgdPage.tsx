@@ -13,6 +13,7 @@ import {
   buildRatioFigure,
   buildResidualFigure,
   buildTrajectoryFigure,
+  formatLambda0,
   meanRatio,
   methodLegend,
   residualSummary,
@@ -22,6 +23,7 @@ import {
 } from './ngd-figures.ts';
 import { DATASET_LABELS, NGD_PAGE_DATASETS, useNgdPage, type NgdPageDataset } from './ngd-store.ts';
 import '../curvature/curvature-page.css';
+import '../thermodynamic/tool-pages.css';
 
 declare global {
   interface Window {
@@ -218,7 +220,7 @@ function ResultView({ result }: { result: NgdJobResult }) {
           onChange={(e) => setSettings({ widthIndex: Number(e.currentTarget.value) })}
         />
         <p className="field-help" data-testid="ngd-width-note" aria-live="polite">
-          At width {w.width}: λ₀ = {w.lambda0.toPrecision(3)}, λ_max = {w.lambdaMax.toPrecision(3)}; NGD’s mean per-step ratio{' '}
+          At width {w.width}: λ₀ = {formatLambda0(w)}, λ_max = {w.lambdaMax.toPrecision(3)}; NGD’s mean per-step ratio{' '}
           {ngd === null ? '—' : ngd.toFixed(4)} (1 − η = {(1 - c.eta).toFixed(2)}); GD’s predicted rate 1 − λ₀/λ_max = {w.gdRate.toFixed(4)}
           .
         </p>

@@ -170,7 +170,7 @@ export function widthTable(c: Comparison): DataTable {
     columns: ['width', 'λ₀', 'λ_max', 'GD predicted 1 − λ₀/λ_max', ...methods.map((m) => `${METHOD_LABELS[m]} mean ratio`)],
     rows: c.widths.map((w) => [
       String(w.width),
-      formatValue(w.lambda0),
+      formatLambda0(w),
       formatValue(w.lambdaMax),
       w.gdRate.toFixed(4),
       ...methods.map((m) => {
@@ -181,7 +181,12 @@ export function widthTable(c: Comparison): DataTable {
   };
 }
 
+/** λ₀ for display: rounding leaves a singular Gram matrix's smallest eigenvalue at ±1e-16 relative; say so. */
+export function formatLambda0(w: WidthResult): string {
+  return Math.abs(w.lambda0) <= 1e-10 * w.lambdaMax ? '≈ 0 (singular)' : formatValue(w.lambda0);
+}
+
 export function residualSummary(w: WidthResult, eta: number): string {
   const ngd = meanRatio(w, 'ngd');
-  return `Width ${w.width}: NGD’s mean per-step ratio ${ngd === null ? '—' : ngd.toFixed(4)} against 1 − η = ${(1 - eta).toFixed(2)}; λ₀ = ${formatValue(w.lambda0)}.`;
+  return `Width ${w.width}: NGD’s mean per-step ratio ${ngd === null ? '—' : ngd.toFixed(4)} against 1 − η = ${(1 - eta).toFixed(2)}; λ₀ = ${formatLambda0(w)}.`;
 }

@@ -37,6 +37,7 @@ import {
   type ThermoPageTask,
 } from './thermo-store.ts';
 import '../curvature/curvature-page.css';
+import './tool-pages.css';
 
 declare global {
   interface Window {
