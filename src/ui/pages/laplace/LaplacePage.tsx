@@ -193,13 +193,21 @@ function SetupCard() {
             aria-label="marglik run"
             aria-valuemin={0}
             aria-valuemax={progress?.total ?? 1}
-            aria-valuenow={progress?.done ?? 0}
+            aria-valuenow={status === 'done' ? (progress?.total ?? 1) : (progress?.done ?? 0)}
           >
-            <div className="progress-fill" style={{ width: `${Math.round(fraction * 100)}%` }} />
+            <div className="progress-fill" style={{ width: `${Math.round((status === 'done' ? 1 : fraction) * 100)}%` }} />
           </div>
           <p aria-live="polite">
-            {progress ? `${progress.stage}: ${progress.done} / ${progress.total}` : 'starting…'}
-            {progress?.values?.loss !== undefined ? ` — training loss ${progress.values.loss.toFixed(3)}` : ''}
+            {status === 'done'
+              ? 'Done.'
+              : status === 'cancelled'
+                ? 'Cancelled.'
+                : status === 'failed'
+                  ? 'Failed (see the message above).'
+                  : progress
+                    ? `${progress.stage}: ${progress.done} / ${progress.total}`
+                    : 'starting…'}
+            {running && progress?.values?.loss !== undefined ? ` — training loss ${progress.values.loss.toFixed(3)}` : ''}
           </p>
         </div>
       )}
@@ -247,6 +255,7 @@ function LiveFigures() {
       <ChartFigure
         id="laplace-fit-time"
         title="Time per Laplace fit (K-FAC factors, eigendecompositions, loss)"
+        note="The run's first fit also compiles the device's kernels (WebGPU), so compare the later epochs."
         summary={fitTimeSummary(fits)}
         table={() => fitsTable(fits, layers, 'time')}
         plotRef={times.ref}
@@ -285,7 +294,7 @@ function Results() {
   return (
     <section className="card laplace-results" data-testid="laplace-results" aria-labelledby="laplace-results-title">
       <h3 id="laplace-results-title">On test data ({expand.test.map.examples} held-out images)</h3>
-      <table className="chart-table" data-testid="laplace-metrics">
+      <table className="laplace-metrics" data-testid="laplace-metrics">
         <caption>Accuracy, negative log-likelihood and expected calibration error (10 bins); lower NLL and ECE are better</caption>
         <thead>
           <tr>
