@@ -239,7 +239,7 @@ function readPrevious(path: string): PreviousRun | null {
   }
 }
 
-function markdown(out: {
+export function influenceMarkdown(out: {
   device: string;
   date: string;
   settings: Record<string, unknown>;
@@ -289,6 +289,26 @@ function markdown(out: {
       lines.push(
         `| ${t.backend} | ${t.examples} | ${t.queries} | ${m.method} | ${m.scoreSeconds.toFixed(2)} | ${t.kfacFitSeconds.toFixed(2)} | ${m.method === 'ekfac' ? t.ekfacFitSeconds.toFixed(2) : '—'} |`,
       );
+  const d = out.diffusion as {
+    settings?: {
+      setup: { points: number; cloud: string; trainSteps: number };
+      subsets: number;
+      seeds: number;
+      queries: number;
+      relativeDamping: number;
+      retrainSeconds: number;
+    };
+    measurement?: string;
+  } | null;
+  if (d?.settings) {
+    const t = d.settings;
+    lines.push(
+      '',
+      '## Diffusion protocol (bench/influence-diffusion.ts)',
+      '',
+      `diffusion-2d: ${t.setup.points} ${t.setup.cloud} points, ${t.setup.trainSteps} Adam steps per training and retraining, Q = ${t.queries} generated samples, measurement "${d.measurement}", λ = ${t.relativeDamping} × mean K-FAC eigenvalue; ${t.subsets} subsets × ${t.seeds} seeds retrained in ${t.retrainSeconds.toFixed(0)} s.`,
+    );
+  }
   lines.push(
     '',
     'The exact GGN is not run on the MNIST models (a dense 17,418² / 11,178² matrix); its oracles are in test/tools/influence.test.ts.',
@@ -385,6 +405,6 @@ export async function runInfluenceBench(args: string[]): Promise<void> {
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(`bench/results/${name}.json`, `${JSON.stringify(out, null, 2)}\n`);
-  writeFileSync(`bench/results/${name}.md`, markdown(out));
+  writeFileSync(`bench/results/${name}.md`, influenceMarkdown(out));
   log(`wrote bench/results/${name}.{json,md} in ${out.wallSeconds.toFixed(0)} s`);
 }
