@@ -17,12 +17,15 @@
 //
 // Alone: npm run bench -- influence-diffusion [--backend wasm|cpu|webgpu] [--subsets 64] [--seeds 2]
 // [--queries 16] [--measurement loss|elbo] [--damping 10] [--subset-seed 12345] [--sample-seed 1] [--out name]
-// [--quick] → bench/results/influence-diffusion[-elbo].{json,md} (or <name>.{json,md}). The λ pilot:
+// [--small] [--quick] → bench/results/influence-diffusion[-small][-elbo].{json,md} (or <name>.{json,md}).
+// --small: 64 points, MLP 18-16-16-2, so that the dense exact GGN ('ggn') is feasible. The λ pilot:
 // --subsets 16 --queries 8 --subset-seed 777 --sample-seed 2 --damping λ --out influence-diffusion-pilot.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Backend } from '../src/engine/backend/backend.ts';
 import { createBackend } from '../src/engine/backend/create-backend.ts';
+import { CpuBackend } from '../src/engine/backend/cpu/cpu-backend.ts';
 import {
+  buildDenoiser,
   DEFAULT_DIFFUSION_SETUP,
   diffusionInfluence,
   drawLosses,
@@ -61,13 +64,18 @@ export interface DiffusionBenchOptions {
   /** Fixed (t, ε) draws per training point and per sample (defaults 16 and 64). */
   trainDraws?: number;
   queryDraws?: number;
+  /**
+   * A smaller denoiser (64 points, MLP 18-16-16-2, 610 parameters) whose dense exact GGN fits: the
+   * scores are computed on a float64 CPU copy of the trained model and 'ggn' joins the methods.
+   */
+  small?: boolean;
   /** A small, fast run (a smoke test of the pipeline, not a result). */
   quick?: boolean;
   log?: (line: string) => void;
 }
 
 export interface DiffusionRow {
-  model: 'diffusion-2d';
+  model: 'diffusion-2d' | 'diffusion-2d-small';
   method: InfluenceMethod;
   lds: number;
   ldsSpread: number;
@@ -102,11 +110,16 @@ export async function diffusionInfluenceBench(
   const { backend } = options;
   const log = options.log ?? (() => {});
   const quick = options.quick ?? false;
-  const setup: DiffusionSetup = quick ? { ...DEFAULT_DIFFUSION_SETUP, points: 64, trainSteps: 200 } : { ...DEFAULT_DIFFUSION_SETUP };
+  const small = options.small ?? false;
+  const setup: DiffusionSetup = quick
+    ? { ...DEFAULT_DIFFUSION_SETUP, points: 64, trainSteps: 200 }
+    : small
+      ? { ...DEFAULT_DIFFUSION_SETUP, points: 64, hidden: [16, 16], trainSteps: 1000 }
+      : { ...DEFAULT_DIFFUSION_SETUP };
   const M = options.subsets ?? (quick ? 8 : 64);
   const S = options.seeds ?? 2;
   const Q = options.queries ?? (quick ? 4 : 16);
-  const methods = options.methods ?? ['identity', 'kfac', 'ekfac'];
+  const methods = options.methods ?? (small ? ['identity', 'kfac', 'ekfac', 'ggn'] : ['identity', 'kfac', 'ekfac']);
   const measurement = options.measurement ?? 'loss';
   const relativeDamping = options.relativeDamping ?? 10;
   const N = setup.points;
@@ -119,10 +132,14 @@ export async function diffusionInfluenceBench(
   log(`  full model trained in ${(full.ms / 1000).toFixed(1)} s, final loss ${finalLoss.toFixed(4)}`);
   let rows: DiffusionRow[];
   let settings: DiffusionBenchSettings;
+  // The dense GGN needs the float64 CPU backend: score on a copy of the trained weights there.
+  const reference = methods.includes('ggn') ? new CpuBackend() : null;
+  const scorer = reference ? buildDenoiser(reference, setup, 0, 'float64') : full.model;
+  if (reference) scorer.loadWeights(await full.model.saveWeights());
   try {
     const samples = (await sampleDdpm(full.model, full.schedule, { count: Q, seed: options.sampleSeed ?? 1 })).points;
     const influence = await diffusionInfluence({
-      model: full.model,
+      model: scorer,
       schedule: full.schedule,
       points: full.points,
       samples,
@@ -161,7 +178,7 @@ export async function diffusionInfluenceBench(
     rows = influence.methods.map((m) => {
       const lds = ldsScore(ldsPredictions(m.scores, Q, N, subsets), measured);
       return {
-        model: 'diffusion-2d',
+        model: small ? 'diffusion-2d-small' : 'diffusion-2d',
         method: m.method,
         lds: lds.mean,
         ldsSpread: lds.spread,
@@ -188,6 +205,10 @@ export async function diffusionInfluenceBench(
     };
   } finally {
     full.model.dispose();
+    if (reference) {
+      scorer.dispose();
+      reference.destroy();
+    }
   }
   return { rows, settings };
 }
@@ -197,7 +218,7 @@ function option(args: string[], name: string, fallback: string): string {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
 }
 
-function markdown(out: { device: string; date: string; settings: DiffusionBenchSettings; rows: DiffusionRow[] }): string {
+export function markdown(out: { device: string; date: string; settings: DiffusionBenchSettings; rows: DiffusionRow[] }): string {
   const s = out.settings;
   const lines = [
     '# Influence on a 2-D diffusion model: LDS (npm run bench -- influence-diffusion)',
@@ -215,7 +236,10 @@ function markdown(out: { device: string; date: string; settings: DiffusionBenchS
         `| ${r.model} | ${r.method} | ${r.measurement} | ${r.lds.toFixed(3)} | ${r.ldsSpread.toFixed(3)} | ${r.ceiling.toFixed(3)} | ${r.secondsPerQuery.toFixed(3)} |`,
     ),
     '',
-    's / query: (curvature fit + scoring all training points) / queries; identity fits nothing.',
+    's / query: (curvature fit + scoring all training points) / queries; identity fits nothing.' +
+      (out.rows.some((r) => r.method === 'ggn')
+        ? ' With ggn (--small) every method scores on a float64 copy of the trained model on the reference CPU backend (the dense exact GGN needs it), so the times are that backend’s; retraining runs on the device above.'
+        : ''),
   ];
   return lines.join('\n') + '\n';
 }
@@ -226,10 +250,12 @@ export async function runInfluenceDiffusionBench(args: string[]): Promise<void> 
   const device = backend.info.summary;
   console.log(`influence-diffusion bench on ${device}`);
   const quick = args.includes('--quick');
+  const small = args.includes('--small');
   const started = performance.now();
   const { rows, settings } = await diffusionInfluenceBench({
     backend,
     quick,
+    small,
     subsets: args.includes('--subsets') ? Number(option(args, '--subsets', '64')) : undefined,
     seeds: Number(option(args, '--seeds', '2')),
     queries: args.includes('--queries') ? Number(option(args, '--queries', '16')) : undefined,
@@ -241,7 +267,11 @@ export async function runInfluenceDiffusionBench(args: string[]): Promise<void> 
   });
   const out = { device, date: new Date().toISOString(), seconds: (performance.now() - started) / 1000, quick, settings, rows };
   const measurement = option(args, '--measurement', 'loss');
-  const name = option(args, '--out', `influence-diffusion${measurement === 'elbo' ? '-elbo' : ''}${quick ? '-quick' : ''}`);
+  const name = option(
+    args,
+    '--out',
+    `influence-diffusion${small ? '-small' : ''}${measurement === 'elbo' ? '-elbo' : ''}${quick ? '-quick' : ''}`,
+  );
   if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`--out: a results name of a-z, 0-9 and -, got "${name}"`);
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(`bench/results/${name}.json`, `${JSON.stringify(out, null, 1)}\n`);
