@@ -27,7 +27,7 @@ export function factor(backend: WasmBackend, x: Tensor, options: FactorOptions):
     }
     const scratch = backend.scratch(k.matmulScratchBytes());
     const c0 = p.accumulator ? backend.ptr(p.accumulator) : 0;
-    if (m === 0) backend.heap.f32.fill(0, ptr >> 2, (ptr >> 2) + tensor.size);
+    if (m === 0) backend.heap.f32At(ptr, tensor.size).fill(0);
     for (let b = 0; b < batch; b++) {
       const g = ptr + b * d * d * 4;
       // A(i, r) = left[r, i] (transposed), B(r, j) = x[r, j].

@@ -19,7 +19,7 @@ export function matmulInto(backend: WasmBackend, a: number, b: number, out: numb
   const outSize = plan.batchCount * m * n;
   if (outSize === 0) return;
   if (k === 0) {
-    backend.heap.f32.fill(0, out >> 2, (out >> 2) + outSize);
+    backend.heap.f32At(out, outSize).fill(0);
     return;
   }
   const { aRow, aCol, bRow, bCol } = operandStrides(plan);

@@ -20,7 +20,7 @@ import type {
 import { sizeOf, Tensor, type DType, type Shape, type TypedArray } from '../../tensor.ts';
 import { checkReshape } from '../../shape-rules/shape.ts';
 import { instantiateKernels, type WasmKernels } from './wasm-module.ts';
-import { WasmHeap } from './wasm-heap.ts';
+import { WasmHeap, wordIndex } from './wasm-heap.ts';
 import * as elementwise from './elementwise.ts';
 import * as reduction from './reduce.ts';
 import * as matmulKernels from './matmul.ts';
@@ -84,8 +84,8 @@ export class WasmBackend implements Backend {
 
   /** A view of a tensor's elements (valid until the next allocation). */
   view(t: Tensor): Float32Array | Int32Array {
-    const p = this.ptr(t) >> 2;
-    return (t.dtype === 'int32' ? this.heap.i32 : this.heap.f32).subarray(p, p + t.size);
+    const p = this.ptr(t);
+    return t.dtype === 'int32' ? this.heap.i32At(p, t.size) : this.heap.f32At(p, t.size);
   }
 
   /** Scratch memory for one kernel call (reused; valid until the next call to scratch()). */
@@ -104,7 +104,7 @@ export class WasmBackend implements Backend {
     const flat = arrays.flat();
     if (flat.length > PLAN_BYTES / 4)
       throw new Error(`wasm backend: a kernel plan of rank ${arrays[0].length} is too large (at most 16 dims)`);
-    this.heap.i32.set(flat, this.planPtr >> 2);
+    this.heap.i32At(this.planPtr, flat.length).set(flat);
     return this.planPtr;
   }
 
@@ -149,7 +149,7 @@ export class WasmBackend implements Backend {
   cast(t: Tensor, dtype: DType): Tensor {
     const { tensor, ptr } = this.alloc(t.shape, dtype);
     const src = this.ptr(t);
-    if (t.dtype === dtype) this.heap.i32.copyWithin(ptr >> 2, src >> 2, (src >> 2) + t.size);
+    if (t.dtype === dtype) this.heap.i32.copyWithin(wordIndex(ptr), wordIndex(src), wordIndex(src) + t.size);
     else if (dtype === 'int32') this.kernels.castF32ToI32(src, ptr, t.size);
     else this.kernels.castI32ToF32(src, ptr, t.size);
     return tensor;

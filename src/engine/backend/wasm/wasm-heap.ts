@@ -2,6 +2,13 @@
 // rounded up to size classes (64-byte aligned, four classes per power of two) and freed blocks are
 // kept per class for reuse, so a training loop that repeats its shapes stops growing after the
 // first step. Kernels never allocate: every buffer (and every scratch area) is handed to them.
+//
+// Addresses run up to 4 GiB, past the int32 range: a block above 2 GiB is common after large fits
+// (the ViT at R = 256 leaves the arena's top near 2 GiB). JavaScript's `>>` is a signed shift, so
+// `ptr >> 2` of such an address is negative, and subarray()/fill()/set() count a negative index
+// from the end of the memory: uploads and reads then hit another block while the kernels (which
+// take the address as unsigned) use the right one. So every element index on this side comes
+// from wordIndex() (`>>> 2`), and the views of a block from f32At()/i32At().
 
 const ALIGN = 64;
 const PAGE = 65536;
@@ -12,6 +19,11 @@ export function sizeClass(bytes: number): number {
   if (b <= 1024) return b;
   const quarter = 2 ** (Math.floor(Math.log2(b)) - 2);
   return Math.ceil(b / quarter) * quarter;
+}
+
+/** Index of a 4-byte-aligned byte address in the 4-byte views (unsigned: addresses reach 4 GiB). */
+export function wordIndex(ptr: number): number {
+  return ptr >>> 2;
 }
 
 export class WasmHeap {
@@ -78,7 +90,22 @@ export class WasmHeap {
     }
   }
 
-  /** Views over the whole memory; fetch again after any allocate() (growth replaces the buffer). */
+  /** The `length` float32 elements at byte address `ptr` (valid until the next allocate()). */
+  f32At(ptr: number, length: number): Float32Array {
+    const i = wordIndex(ptr);
+    return this.f32.subarray(i, i + length);
+  }
+
+  /** The `length` int32 elements at byte address `ptr` (valid until the next allocate()). */
+  i32At(ptr: number, length: number): Int32Array {
+    const i = wordIndex(ptr);
+    return this.i32.subarray(i, i + length);
+  }
+
+  /**
+   * Views over the whole memory; fetch again after any allocate() (growth replaces the buffer).
+   * Index them with wordIndex(), never `ptr >> 2`; f32At()/i32At() do both.
+   */
   get f32(): Float32Array {
     this.refresh();
     return this.f32View;
