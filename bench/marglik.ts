@@ -176,8 +176,9 @@ export async function runMarglikBench(argv: string[]): Promise<void> {
         totalSeconds: g.totalSeconds,
       });
     }
-    // The fits run last: after the large ViT fits the WASM backend's later arithmetic was seen to
-    // differ from a fresh process's (same seeds, other log marglik), so the training comes first.
+    // The fits run after the training. (They once had to: the large ViT fits push the WASM heap past
+    // 2 GiB, where the backend's JavaScript side used to index memory with a signed shift and corrupt
+    // later tensors; fixed in wasm-heap.ts, test/kernels/wasm-memory.test.ts.)
     const fitParts: FitParts[] = [];
     const fits = skip.has('fits') ? [] : await fitTimes(backend, fitExamples, fitParts);
     const out = {
