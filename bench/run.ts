@@ -22,25 +22,20 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
       'curvature toolkit on the ViT and the CNN: fit over 1,000 examples, eigh, EK-FAC Λ, expand vs reduce per layer; device vs host eigh [--backend cpu|webgpu|both]',
     run: async (args) => (await import('./curvature.ts')).runCurvatureBench(args),
   },
-  influence: {
-    about:
-      'influence functions: LDS (M half subsets × S seeds) of identity, K-FAC and EK-FAC on the MNIST MLP, the CNN and the 2-D diffusion model; removal test; time to score 4,096 images × 100 queries [--backend wasm|cpu|webgpu] [--subsets 50] [--seeds 2] [--models ...] [--quick]',
-    run: async (args) => (await import('./influence.ts')).runInfluenceBench(args),
-  },
   marglik: {
     about:
       'Laplace / marginal likelihood: time per Kronecker Laplace fit, expand vs reduce, as R grows (ViT and CNN, R = 16, 64, 256); marglik training with each flavour vs a weight-decay grid on cnn-mnist [--backend wasm|cpu|webgpu] [--epochs 10]',
     run: async (args) => (await import('./marglik.ts')).runMarglikBench(args),
   },
+  influence: {
+    about:
+      'influence functions: LDS (M half subsets × S seeds) of identity, K-FAC and EK-FAC on the MNIST MLP, the CNN and the 2-D diffusion model; removal test; time to score 4,096 images × 100 queries [--backend wasm|cpu|webgpu] [--subsets 50] [--seeds 2] [--models ...] [--quick]',
+    run: async (args) => (await import('./influence.ts')).runInfluenceBench(args),
+  },
   reproduce: {
     about:
       'steps and wall-clock to a validation target, tuned SGD / Adam / K-FAC-expand / K-FAC-reduce, 3 seeds [--backend cpu|wasm|webgpu] [--tasks a,b] [--seeds 1,2,3]',
     run: async (args) => (await import('./reproduce.ts')).runReproduceBench(args),
-  },
-  edit: {
-    about:
-      'memorisation editing: noisy-mnist and modular-exceptions, the four accuracies vs ρ for the K-FAC edit, SVD at equal rank and the rectangle variant, 3 seeds [--backend wasm|cpu|webgpu] [--seeds 1,2,3] [--experiments a,b]',
-    run: async (args) => (await import('./edit.ts')).runEditBench(args),
   },
   thermo: {
     about:
@@ -51,6 +46,11 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     about:
       'natural gradient on wide ReLU nets: per-step residual ratio vs width for NGD, GD and K-FAC on MNIST 4 vs 9 [--backend wasm|webgpu|cpu] [--widths ...]',
     run: async (args) => (await import('./ngd.ts')).runNgdBench(args),
+  },
+  edit: {
+    about:
+      'memorisation editing: noisy-mnist and modular-exceptions, the four accuracies vs ρ for the K-FAC edit, SVD at equal rank and the rectangle variant, 3 seeds [--backend wasm|cpu|webgpu] [--seeds 1,2,3] [--experiments a,b]',
+    run: async (args) => (await import('./edit.ts')).runEditBench(args),
   },
   prune: {
     about:

@@ -11,11 +11,11 @@ import { PAGES, routeHash, useRoute, type PageId } from './router.ts';
 const RacePage = lazy(() => import('./pages/race/RacePage.tsx').then((m) => ({ default: m.RacePage })));
 const CurvaturePage = lazy(() => import('./pages/curvature/CurvaturePage.tsx').then((m) => ({ default: m.CurvaturePage })));
 const LaplacePage = lazy(() => import('./pages/laplace/LaplacePage.tsx').then((m) => ({ default: m.LaplacePage })));
-const InfluencePage = lazy(() => import('./pages/influence/InfluencePage.tsx').then((m) => ({ default: m.InfluencePage })));
-const PruningPage = lazy(() => import('./pages/pruning/PruningPage.tsx').then((m) => ({ default: m.PruningPage })));
 const ThermodynamicPage = lazy(() => import('./pages/thermodynamic/ThermodynamicPage.tsx').then((m) => ({ default: m.ThermodynamicPage })));
 const NgdPage = lazy(() => import('./pages/ngd/NgdPage.tsx').then((m) => ({ default: m.NgdPage })));
+const InfluencePage = lazy(() => import('./pages/influence/InfluencePage.tsx').then((m) => ({ default: m.InfluencePage })));
 const MemorisationPage = lazy(() => import('./pages/memorisation/MemorisationPage.tsx').then((m) => ({ default: m.MemorisationPage })));
+const PruningPage = lazy(() => import('./pages/pruning/PruningPage.tsx').then((m) => ({ default: m.PruningPage })));
 
 function PageView({ page, query }: { page: PageId; query: string }) {
   switch (page) {
@@ -25,16 +25,16 @@ function PageView({ page, query }: { page: PageId; query: string }) {
       return <CurvaturePage query={query} />;
     case 'laplace':
       return <LaplacePage query={query} />;
-    case 'influence':
-      return <InfluencePage query={query} />;
-    case 'pruning':
-      return <PruningPage query={query} />;
     case 'thermodynamic':
       return <ThermodynamicPage query={query} />;
     case 'ngd':
       return <NgdPage query={query} />;
+    case 'influence':
+      return <InfluencePage query={query} />;
     case 'memorisation':
       return <MemorisationPage query={query} />;
+    case 'pruning':
+      return <PruningPage query={query} />;
   }
 }
 

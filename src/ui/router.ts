@@ -4,7 +4,7 @@
 // after a '?': '#/curvature?task=vit-mnist&examples=128'. Each page reads and writes its own part.
 import { useEffect, useState } from 'react';
 
-export type PageId = 'race' | 'curvature' | 'memorisation' | 'thermodynamic' | 'ngd' | 'pruning' | 'influence' | 'laplace';
+export type PageId = 'race' | 'curvature' | 'pruning' | 'memorisation' | 'influence' | 'thermodynamic' | 'ngd' | 'laplace';
 
 export interface PageInfo {
   id: PageId;
@@ -17,12 +17,32 @@ export interface PageInfo {
 export const PAGES: readonly PageInfo[] = [
   { id: 'race', title: 'Optimizer race', about: 'Train one model with SGD, Adam, K-FAC-expand and K-FAC-reduce side by side.' },
   { id: 'curvature', title: 'Curvature', about: "Look inside a model's curvature: K-FAC, EK-FAC and the exact GGN, layer by layer." },
-  { id: 'laplace', title: 'Laplace', about: 'Learn each layer’s prior from the training data by the marginal likelihood, with K-FAC-expand and K-FAC-reduce Laplace fits.' },
-  { id: 'influence', title: 'Influence', about: 'Which training images made a classifier say this? Influence with K-FAC and EK-FAC, checked by the LDS.' },
-  { id: 'memorisation', title: 'Memorisation', about: 'Edit a model in the K-FAC eigenbasis: remove low-curvature components and see memorised labels go.' },
-  { id: 'thermodynamic', title: 'Thermodynamic', about: 'K-FAC with inverses from a simulated noisy analog device: does the second-order advantage survive?' },
+  {
+    id: 'laplace',
+    title: 'Laplace',
+    about: 'Learn each layer’s prior from the training data by the marginal likelihood, with K-FAC-expand and K-FAC-reduce Laplace fits.',
+  },
+  {
+    id: 'influence',
+    title: 'Influence',
+    about: 'Which training images made a classifier say this? Influence with K-FAC and EK-FAC, checked by the LDS.',
+  },
+  {
+    id: 'memorisation',
+    title: 'Memorisation',
+    about: 'Edit a model in the K-FAC eigenbasis: remove low-curvature components and see memorised labels go.',
+  },
+  {
+    id: 'pruning',
+    title: 'Pruning',
+    about: 'Prune a trained MNIST model: magnitude, diagonal Fisher, WoodFisher and K-FAC optimal brain surgeon.',
+  },
+  {
+    id: 'thermodynamic',
+    title: 'Thermodynamic',
+    about: 'K-FAC with inverses from a simulated noisy analog device: does the second-order advantage survive?',
+  },
   { id: 'ngd', title: 'Wide NGD', about: 'Natural gradient on wide two-layer ReLU nets: the residual shrinks by exactly 1 − η per step.' },
-  { id: 'pruning', title: 'Pruning', about: 'Prune a trained MNIST model: magnitude, diagonal Fisher, WoodFisher and K-FAC optimal brain surgeon.' },
 ];
 
 export interface Route {
