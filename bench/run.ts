@@ -6,7 +6,8 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
     run: async () => (await import('./matmul.ts')).runMatmulBench(),
   },
   kfac: {
-    about: 'K-FAC cost: expand vs reduce factor time as R grows; time per step vs SGD and Adam on the tiny ViT [--backend webgpu|wasm|cpu]',
+    about:
+      'K-FAC cost: expand vs reduce factor time as R grows; time per step vs SGD and Adam on the tiny ViT, per-phase times, the ≤ 1.3× Adam goal check [--backend webgpu|wasm|cpu]',
     run: async (args) => (await import('./kfac.ts')).runKfacBench(args),
   },
   steps: {
@@ -34,7 +35,7 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
   },
   reproduce: {
     about:
-      'steps and wall-clock to a validation target, tuned SGD / Adam / K-FAC-expand / K-FAC-reduce, 3 seeds [--backend cpu|wasm|webgpu] [--tasks a,b] [--seeds 1,2,3]',
+      'steps and wall-clock to a validation target: SGD / Adam / K-FAC-expand / K-FAC-reduce with warm-up + cosine, equal tuning grids, 5 seeds, goal checks [--backend cpu|wasm|webgpu] [--tasks a,b] [--seeds 1,2,3,4,5] [--tune-seed 0] [--tuned-from file.json] [--quick]',
     run: async (args) => (await import('./reproduce.ts')).runReproduceBench(args),
   },
   thermo: {
