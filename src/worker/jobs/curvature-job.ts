@@ -2,23 +2,22 @@
 // computed by the engine's curvatureReport on the worker's backend. The model is the task's fresh
 // model of a seed, or a checkpoint (trained on the page, handed over by the race, stored or
 // uploaded), restored into a fresh model after its names and shapes are checked.
-import { decodeCheckpoint, restoreCheckpoint } from '../../engine/checkpoint/checkpoint.ts';
 import type { BiasMode, FisherType } from '../../engine/curvature/factors.ts';
 import { loadTask, TASK_IDS, type TaskId } from '../../engine/lab/tasks.ts';
 import { curvatureReport, type CurvatureReport } from '../../engine/tools/curvature-report/curvature-report.ts';
-import {
-  configRecord,
-  describeValue,
-  JobCancelledError,
-  JobConfigError,
-  readChoice,
-  readInteger,
-  unknownFields,
-  type JobDefinition,
-} from './job.ts';
+import type { Module } from '../../engine/nn/module.ts';
+import { configRecord, JobConfigError, readChoice, readInteger, rethrowCancelled, unknownFields, type JobDefinition } from './job.ts';
 import { MAX_CURVATURE_EXAMPLES, MAX_EXACT_PARAMS } from './limits.ts';
+import {
+  checkpointOrigin,
+  readModelSource,
+  restoredModel,
+  sourceCheckpoint,
+  type BuiltSource,
+  type CheckpointSource,
+} from './model-source.ts';
 
-export type CurvatureModelSource = { kind: 'fresh'; seed: number } | { kind: 'checkpoint'; bytes: Uint8Array };
+export type CurvatureModelSource = { kind: 'fresh'; seed: number } | CheckpointSource;
 
 export interface CurvatureJobConfig {
   task: TaskId;
@@ -44,33 +43,22 @@ const FISHERS: readonly FisherType[] = ['type-2', 'mc', 'empirical'];
 const BIASES: readonly BiasMode[] = ['folded', 'separate'];
 const FIELDS = ['task', 'model', 'examples', 'fisher', 'bias', 'seed', 'exactMaxParams'] as const;
 
-function readModel(value: unknown, problems: string[]): CurvatureModelSource | undefined {
-  if (typeof value !== 'object' || value === null) {
-    problems.push(`curvature.model: expected { kind: 'fresh', seed } or { kind: 'checkpoint', bytes }, got ${describeValue(value)}`);
-    return undefined;
-  }
-  const model = value as Record<string, unknown>;
-  if (model.kind === 'fresh') {
-    const seed = readInteger(model.seed, 'curvature.model.seed', 0, 2 ** 31 - 1, problems, 1);
+/** The fresh model of a seed (default 1), or a checkpoint. */
+const FRESH: BuiltSource<{ kind: 'fresh'; seed: number }> = {
+  kind: 'fresh',
+  fields: 'seed',
+  read(model, where, problems) {
+    const seed = readInteger(model.seed, `${where}.seed`, 0, 2 ** 31 - 1, problems, 1);
     return seed === undefined ? undefined : { kind: 'fresh', seed };
-  }
-  if (model.kind === 'checkpoint') {
-    if (!(model.bytes instanceof Uint8Array)) {
-      problems.push(`curvature.model.bytes: expected the checkpoint's bytes (a Uint8Array), got ${describeValue(model.bytes)}`);
-      return undefined;
-    }
-    return { kind: 'checkpoint', bytes: model.bytes };
-  }
-  problems.push(`curvature.model.kind: expected 'fresh' or 'checkpoint', got ${describeValue(model.kind)}`);
-  return undefined;
-}
+  },
+};
 
 export function parseCurvatureConfig(value: unknown): CurvatureJobConfig {
   const json = configRecord(value, 'curvature');
   const problems: string[] = [];
   unknownFields(json, FIELDS, 'curvature', problems);
   const task = readChoice(json.task, 'curvature.task', TASK_IDS, problems);
-  const model = readModel(json.model, problems);
+  const model = readModelSource(json.model, 'curvature', FRESH, problems);
   const examples = readInteger(json.examples, 'curvature.examples', 1, MAX_CURVATURE_EXAMPLES, problems, 256);
   const fisher = readChoice(json.fisher, 'curvature.fisher', FISHERS, problems, 'type-2');
   const bias = readChoice(json.bias, 'curvature.bias', BIASES, problems, 'folded');
@@ -105,14 +93,14 @@ export const curvatureJob: JobDefinition<CurvatureJobConfig, CurvatureJobResult>
   async run(config, { backend, signal, progress }) {
     progress({ stage: 'loading the data', done: 0, total: 1 });
     // Decoded (and checked) before anything is placed on the device.
-    const checkpoint = config.model.kind === 'checkpoint' ? decodeCheckpoint(config.model.bytes) : null;
-    if (checkpoint && checkpoint.task !== config.task)
-      throw new JobConfigError([`curvature.model: the checkpoint is a model of task "${checkpoint.task}", not of "${config.task}"`]);
+    const checkpoint = sourceCheckpoint(config.model, 'curvature', config.task);
     const loaded = await loadTask(config.task);
     const placed = loaded.place(backend);
-    const model = placed.buildModel(checkpoint ? checkpoint.seed : config.model.kind === 'fresh' ? config.model.seed : 1);
+    let model: Module | null = null;
     try {
-      if (checkpoint) restoreCheckpoint(model, checkpoint, { task: config.task });
+      model = checkpoint
+        ? restoredModel(placed, checkpoint, config.task)
+        : placed.buildModel(config.model.kind === 'fresh' ? config.model.seed : 1);
       const report = await curvatureReport(placed, model, {
         trainSize: loaded.trainSize,
         examples: config.examples,
@@ -122,9 +110,7 @@ export const curvatureJob: JobDefinition<CurvatureJobConfig, CurvatureJobResult>
         exactMaxParams: config.exactMaxParams,
         signal,
         onProgress: (p) => progress({ stage: PHASES[p.phase] ?? p.phase, done: p.done, total: p.total }),
-      }).catch((e: unknown) => {
-        throw signal.aborted ? new JobCancelledError() : e;
-      });
+      }).catch(rethrowCancelled(signal));
       return {
         result: {
           task: config.task,
@@ -133,14 +119,14 @@ export const curvatureJob: JobDefinition<CurvatureJobConfig, CurvatureJobResult>
                 kind: 'checkpoint',
                 step: checkpoint.step,
                 seed: checkpoint.seed,
-                origin: checkpoint.origin?.label ?? checkpoint.origin?.optimizer ?? null,
+                origin: checkpointOrigin(checkpoint),
               }
             : { kind: 'fresh', seed: config.model.kind === 'fresh' ? config.model.seed : 1 },
           report,
         },
       };
     } finally {
-      model.dispose();
+      model?.dispose();
       placed.dispose();
     }
   },

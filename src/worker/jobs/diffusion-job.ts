@@ -25,6 +25,7 @@ import {
   JobConfigError,
   readChoice,
   readInteger,
+  readNumber,
   unknownFields,
   type ConfigProblems,
   type JobDefinition,
@@ -101,22 +102,6 @@ const FIELDS = [
   'queryDraws',
   'weights',
 ] as const;
-
-function readNumber(
-  value: unknown,
-  where: string,
-  min: number,
-  max: number,
-  problems: ConfigProblems,
-  fallback: number,
-): number | undefined {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    problems.push(`${where}: expected a number from ${min} to ${max}, got ${describeValue(value)}`);
-    return undefined;
-  }
-  return value;
-}
 
 function readMethods(value: unknown, problems: ConfigProblems): DiffusionMethod[] | undefined {
   if (value === undefined) return [...DIFFUSION_METHODS];

@@ -3,7 +3,6 @@
 // recipe (and returned as a checkpoint of the base task, to keep or download), or a checkpoint of
 // the base task trained earlier. The result holds the four accuracies at every ρ of the grid for
 // the K-FAC edit and both baselines, so the page's ρ slider reads them without another job.
-import { captureCheckpoint, decodeCheckpoint, encodeCheckpoint, restoreCheckpoint } from '../../engine/checkpoint/checkpoint.ts';
 import { EXPERIMENT_IDS, EXPERIMENTS, placeExperiment, type ExperimentId } from '../../engine/memorisation/experiments.ts';
 import { runEditSweep, trainExperimentModel, type SweepResult } from '../../engine/memorisation/sweep.ts';
 import type { Module } from '../../engine/nn/module.ts';
@@ -19,11 +18,20 @@ import {
   type JobDefinition,
 } from './job.ts';
 import { MAX_TRAIN_STEPS } from './limits.ts';
+import {
+  checkpointOrigin,
+  encodeModel,
+  readModelSource,
+  restoredModel,
+  sourceCheckpoint,
+  type BuiltSource,
+  type CheckpointSource,
+} from './model-source.ts';
 
 /** A page sweeps at most this many ρ values (each costs three edits and four evaluations). */
 export const MAX_EDIT_RHOS = 40;
 
-export type EditModelSource = { kind: 'train'; steps: number } | { kind: 'checkpoint'; bytes: Uint8Array };
+export type EditModelSource = { kind: 'train'; steps: number } | CheckpointSource;
 
 export interface EditJobConfig {
   experiment: ExperimentId;
@@ -48,26 +56,15 @@ export interface EditJobResult {
 
 const FIELDS = ['experiment', 'model', 'layers', 'rhos', 'seed'] as const;
 
-function readModel(value: unknown, problems: string[]): EditModelSource | undefined {
-  if (typeof value !== 'object' || value === null) {
-    problems.push(`edit.model: expected { kind: 'train', steps } or { kind: 'checkpoint', bytes }, got ${describeValue(value)}`);
-    return undefined;
-  }
-  const model = value as Record<string, unknown>;
-  if (model.kind === 'train') {
-    const steps = readInteger(model.steps, 'edit.model.steps', 1, MAX_TRAIN_STEPS, problems);
+/** Trained here by the experiment's recipe for `steps`, or a checkpoint of the base task. */
+const TRAIN: BuiltSource<{ kind: 'train'; steps: number }> = {
+  kind: 'train',
+  fields: 'steps',
+  read(model, where, problems) {
+    const steps = readInteger(model.steps, `${where}.steps`, 1, MAX_TRAIN_STEPS, problems);
     return steps === undefined ? undefined : { kind: 'train', steps };
-  }
-  if (model.kind === 'checkpoint') {
-    if (!(model.bytes instanceof Uint8Array)) {
-      problems.push(`edit.model.bytes: expected the checkpoint's bytes (a Uint8Array), got ${describeValue(model.bytes)}`);
-      return undefined;
-    }
-    return { kind: 'checkpoint', bytes: model.bytes };
-  }
-  problems.push(`edit.model.kind: expected 'train' or 'checkpoint', got ${describeValue(model.kind)}`);
-  return undefined;
-}
+  },
+};
 
 function readNumbers(
   value: unknown,
@@ -94,7 +91,7 @@ export function parseEditConfig(value: unknown): EditJobConfig {
   const problems: string[] = [];
   unknownFields(json, FIELDS, 'edit', problems);
   const experiment = readChoice(json.experiment, 'edit.experiment', EXPERIMENT_IDS, problems);
-  const model = readModel(json.model, problems);
+  const model = readModelSource(json.model, 'edit', TRAIN, problems);
   const count = experiment ? EXPERIMENTS[experiment].layerNames.length : Number.MAX_SAFE_INTEGER;
   const layers =
     json.layers === undefined && experiment
@@ -123,19 +120,19 @@ export const editJob: JobDefinition<EditJobConfig, EditJobResult> = {
   async run(config, { backend, signal, progress }) {
     const definition = EXPERIMENTS[config.experiment];
     progress({ stage: 'loading the data', done: 0, total: 1 });
-    const checkpoint = config.model.kind === 'checkpoint' ? decodeCheckpoint(config.model.bytes) : null;
-    if (checkpoint && checkpoint.task !== definition.baseTask)
-      throw new JobConfigError([
-        `edit.model: the checkpoint is a model of task "${checkpoint.task}", but ${config.experiment} uses the model of "${definition.baseTask}"`,
-      ]);
+    const checkpoint = sourceCheckpoint(
+      config.model,
+      'edit',
+      definition.baseTask,
+      `but ${config.experiment} uses the model of "${definition.baseTask}"`,
+    );
     const placed = await placeExperiment(config.experiment, backend);
     let model: Module | null = null;
     try {
       let bytes: Uint8Array | null = null;
       let steps: number;
       if (checkpoint) {
-        model = placed.buildModel(checkpoint.seed);
-        restoreCheckpoint(model, checkpoint, { task: definition.baseTask });
+        model = restoredModel(placed, checkpoint, definition.baseTask);
         steps = checkpoint.step;
       } else {
         steps = config.model.kind === 'train' ? config.model.steps : definition.training.steps;
@@ -147,14 +144,12 @@ export const editJob: JobDefinition<EditJobConfig, EditJobResult> = {
           },
         });
         model = trained.model;
-        bytes = encodeCheckpoint(
-          await captureCheckpoint(model, {
-            task: definition.baseTask,
-            seed: config.seed,
-            step: steps,
-            origin: { optimizer: definition.training.optimizer, label: `${config.experiment} (${definition.training.optimizer})` },
-          }),
-        );
+        bytes = await encodeModel(model, {
+          task: definition.baseTask,
+          seed: config.seed,
+          step: steps,
+          origin: { optimizer: definition.training.optimizer, label: `${config.experiment} (${definition.training.optimizer})` },
+        });
       }
       const sweep = await runEditSweep({
         experiment: config.experiment,
@@ -173,7 +168,7 @@ export const editJob: JobDefinition<EditJobConfig, EditJobResult> = {
             kind: config.model.kind,
             steps,
             seed: checkpoint ? checkpoint.seed : config.seed,
-            origin: checkpoint ? (checkpoint.origin?.label ?? checkpoint.origin?.optimizer ?? null) : null,
+            origin: checkpoint ? checkpointOrigin(checkpoint) : null,
           },
           checkpoint: bytes,
           sweep,

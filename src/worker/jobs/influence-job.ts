@@ -7,7 +7,6 @@
 // - 'lds': the LDS evaluation of each method on the first Q test images: M half subsets × S seeds
 //   retrained by the recipe, with the seed-to-seed ceiling.
 import { noGrad, constant } from '../../engine/autograd/variable.ts';
-import { captureCheckpoint, decodeCheckpoint, encodeCheckpoint, restoreCheckpoint } from '../../engine/checkpoint/checkpoint.ts';
 import { loadTask } from '../../engine/lab/tasks.ts';
 import {
   classifierInfluence,
@@ -29,15 +28,16 @@ import { keep, readAndDispose, scope } from '../../engine/tensor.ts';
 import {
   configRecord,
   describeValue,
-  JobCancelledError,
   JobConfigError,
   readChoice,
   readInteger,
+  rethrowCancelled,
   unknownFields,
   type JobDefinition,
 } from './job.ts';
+import { encodeModel, readModelSource, restoredModel, sourceCheckpoint, type BuiltSource, type CheckpointSource } from './model-source.ts';
 
-export type InfluenceModelSource = { kind: 'train'; steps: number; seed: number } | { kind: 'checkpoint'; bytes: Uint8Array };
+export type InfluenceModelSource = { kind: 'train'; steps: number; seed: number } | CheckpointSource;
 export type InfluenceQuery = { kind: 'test'; index: number } | { kind: 'drawn'; pixels: number[]; label: number | null };
 
 export interface InfluenceJobConfig {
@@ -130,27 +130,16 @@ const METHODS: readonly InfluenceMethod[] = ['identity', 'kfac', 'ekfac'];
 export const MAX_INFLUENCE_EXAMPLES = 4096;
 export const MAX_INFLUENCE_SUBSETS = 500;
 
-function readModel(value: unknown, problems: string[]): InfluenceModelSource | undefined {
-  if (typeof value !== 'object' || value === null) {
-    problems.push(`influence.model: expected { kind: 'train', steps, seed } or { kind: 'checkpoint', bytes }, got ${describeValue(value)}`);
-    return undefined;
-  }
-  const m = value as Record<string, unknown>;
-  if (m.kind === 'train') {
-    const steps = readInteger(m.steps, 'influence.model.steps', 1, 20_000, problems, DEFAULT_RECIPE.steps);
-    const seed = readInteger(m.seed, 'influence.model.seed', 0, 2 ** 31 - 1, problems, 1);
+/** Trained here by the influence recipe (its steps by default) from `seed` (default 1), or a checkpoint. */
+const TRAIN: BuiltSource<{ kind: 'train'; steps: number; seed: number }> = {
+  kind: 'train',
+  fields: 'steps, seed',
+  read(m, where, problems) {
+    const steps = readInteger(m.steps, `${where}.steps`, 1, 20_000, problems, DEFAULT_RECIPE.steps);
+    const seed = readInteger(m.seed, `${where}.seed`, 0, 2 ** 31 - 1, problems, 1);
     return steps === undefined || seed === undefined ? undefined : { kind: 'train', steps, seed };
-  }
-  if (m.kind === 'checkpoint') {
-    if (!(m.bytes instanceof Uint8Array)) {
-      problems.push(`influence.model.bytes: expected the checkpoint's bytes (a Uint8Array), got ${describeValue(m.bytes)}`);
-      return undefined;
-    }
-    return { kind: 'checkpoint', bytes: m.bytes };
-  }
-  problems.push(`influence.model.kind: expected 'train' or 'checkpoint', got ${describeValue(m.kind)}`);
-  return undefined;
-}
+  },
+};
 
 function readQuery(value: unknown, problems: string[]): InfluenceQuery | undefined {
   if (value === undefined) return { kind: 'test', index: 0 };
@@ -198,7 +187,7 @@ export function parseInfluenceConfig(value: unknown): InfluenceJobConfig {
   const model =
     json.action === 'gallery' && json.model === undefined
       ? ({ kind: 'train', steps: 1, seed: 1 } as const)
-      : readModel(json.model, problems);
+      : readModelSource(json.model, 'influence', TRAIN, problems);
   const examples = readInteger(json.examples, 'influence.examples', 8, MAX_INFLUENCE_EXAMPLES, problems, 1000);
   const methods = readMethods(json.methods, problems);
   let damping: number | undefined = typeof json.damping === 'number' ? json.damping : json.damping === undefined ? 0.1 : undefined;
@@ -274,9 +263,7 @@ export const influenceJob: JobDefinition<InfluenceJobConfig, InfluenceJobResult>
   parseConfig: parseInfluenceConfig,
   async run(config, { backend, signal, progress }) {
     progress({ stage: 'loading the data', done: 0, total: 1 });
-    const checkpoint = config.model.kind === 'checkpoint' ? decodeCheckpoint(config.model.bytes) : null;
-    if (checkpoint && checkpoint.task !== config.task)
-      throw new JobConfigError([`influence.model: the checkpoint is a model of task "${checkpoint.task}", not of "${config.task}"`]);
+    const checkpoint = sourceCheckpoint(config.model, 'influence', config.task);
     const images = await loadInfluenceImages(config.task);
     if (config.action === 'gallery') {
       const end = Math.min(images.test.count, config.galleryStart + config.galleryCount);
@@ -289,17 +276,14 @@ export const influenceJob: JobDefinition<InfluenceJobConfig, InfluenceJobResult>
     }
     const placed = (await loadTask(config.task)).place(backend);
     const trainRows = Int32Array.from({ length: Math.min(config.examples, images.train.count) }, (_, i) => i);
-    const cancelled = (e: unknown) => {
-      throw signal.aborted ? new JobCancelledError() : e;
-    };
+    const cancelled = rethrowCancelled(signal);
     const steps = config.model.kind === 'train' ? config.model.steps : config.ldsSteps;
     const seed = config.model.kind === 'train' ? config.model.seed : (checkpoint?.seed ?? 1);
     const recipe = { ...DEFAULT_RECIPE, steps };
     const t0 = performance.now();
     let model: ClassifierModel;
     if (checkpoint) {
-      model = placed.buildModel(checkpoint.seed) as ClassifierModel;
-      restoreCheckpoint(model, checkpoint, { task: config.task });
+      model = restoredModel<ClassifierModel>(placed, checkpoint, config.task);
     } else {
       model = await trainClassifier({
         placed,
@@ -381,14 +365,12 @@ export const influenceJob: JobDefinition<InfluenceJobConfig, InfluenceJobResult>
       }).catch(cancelled);
       const bytes =
         config.model.kind === 'train'
-          ? encodeCheckpoint(
-              await captureCheckpoint(model, {
-                task: config.task,
-                seed,
-                step: steps,
-                origin: { optimizer: 'adam', label: `influence recipe on ${trainRows.length} images` },
-              }),
-            )
+          ? await encodeModel(model, {
+              task: config.task,
+              seed,
+              step: steps,
+              origin: { optimizer: 'adam', label: `influence recipe on ${trainRows.length} images` },
+            })
           : null;
       const methods = inf.results.map((r) => {
         const [top] = topInfluences(r.scores, 1, r.examples, config.top);

@@ -48,6 +48,16 @@ export function throwIfCancelled(signal: AbortSignal): void {
   if (signal.aborted) throw new JobCancelledError();
 }
 
+/**
+ * For `.catch(rethrowCancelled(signal))` around engine work: whatever the engine threw when the
+ * signal was aborted becomes a JobCancelledError (so the page sees a cancel, not an error).
+ */
+export function rethrowCancelled(signal: AbortSignal): (e: unknown) => never {
+  return (e: unknown) => {
+    throw signal.aborted ? new JobCancelledError() : e;
+  };
+}
+
 // ---- config readers (each adds a message and returns undefined on a bad value) ----------------------
 
 export type ConfigProblems = string[];
@@ -78,6 +88,23 @@ export function readInteger(
   if (value === undefined && fallback !== undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     problems.push(`${where}: expected a whole number from ${min} to ${max}, got ${describeValue(value)}`);
+    return undefined;
+  }
+  return value;
+}
+
+/** A finite number in [min, max]; `fallback` when absent. */
+export function readNumber(
+  value: unknown,
+  where: string,
+  min: number,
+  max: number,
+  problems: ConfigProblems,
+  fallback: number,
+): number | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    problems.push(`${where}: expected a number from ${min} to ${max}, got ${describeValue(value)}`);
     return undefined;
   }
   return value;

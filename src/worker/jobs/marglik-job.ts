@@ -14,7 +14,7 @@ import {
   type MarglikRunResult,
 } from '../../engine/tools/marglik/experiment.ts';
 import { laplaceFitScaling, type ScalingRow } from '../../engine/tools/marglik/fit-scaling.ts';
-import { configRecord, JobCancelledError, JobConfigError, readChoice, readInteger, unknownFields, type JobDefinition } from './job.ts';
+import { configRecord, JobConfigError, readChoice, readInteger, rethrowCancelled, unknownFields, type JobDefinition } from './job.ts';
 
 /** Tasks with one prediction per example and held-out batches (what the predictive needs). */
 export const MARGLIK_TASKS: readonly TaskId[] = TASK_IDS.filter((t) => ['cnn-mnist', 'vit-mnist', 'mlp-mnist', 'mlp-spirals'].includes(t));
@@ -132,7 +132,7 @@ export const marglikJob: JobDefinition<MarglikJobConfig, MarglikJobResult> = {
       testExamples: config.testExamples,
       signal,
     };
-    const cancelled = (e: unknown) => (signal.aborted ? new JobCancelledError() : e);
+    const cancelled = rethrowCancelled(signal);
     for (const [index, approx] of (['expand', 'reduce'] as KfacApprox[]).entries()) {
       let sticky: Record<string, number> = { run: index, fits: 0 };
       let fits = 0;
@@ -152,9 +152,7 @@ export const marglikJob: JobDefinition<MarglikJobConfig, MarglikJobResult> = {
             progress({ stage: `${label}: Laplace fit`, done: p.fit.epoch, total: config.epochs, values: sticky });
           } else if (p.phase === 'predict') progress({ stage: `${label}: predictive on test data`, done: 0, total: 1, values: sticky });
         },
-      }).catch((e: unknown) => {
-        throw cancelled(e);
-      });
+      }).catch(cancelled);
       runs.push(result);
     }
     let grid: GridRunResult | null = null;
@@ -170,9 +168,7 @@ export const marglikJob: JobDefinition<MarglikJobConfig, MarglikJobResult> = {
               values: { run: 2 },
             });
         },
-      }).catch((e: unknown) => {
-        throw cancelled(e);
-      });
+      }).catch(cancelled);
     }
     let scaling: ScalingRow[] | null = null;
     if (config.scalingExamples > 0) {
@@ -183,9 +179,7 @@ export const marglikJob: JobDefinition<MarglikJobConfig, MarglikJobResult> = {
         repeats: 2,
         signal,
         onProgress: (done, total, model) => progress({ stage: `time per Laplace fit: ${model}`, done, total, values: { run: 3 } }),
-      }).catch((e: unknown) => {
-        throw cancelled(e);
-      });
+      }).catch(cancelled);
     }
     return { result: { task: config.task, device: backend.info.summary, runs, grid, weightDecayGrid: WEIGHT_DECAY_GRID, scaling } };
   },

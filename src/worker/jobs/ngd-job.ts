@@ -13,10 +13,11 @@ import {
 import {
   configRecord,
   describeValue,
-  JobCancelledError,
   JobConfigError,
   readChoice,
   readInteger,
+  readNumber,
+  rethrowCancelled,
   unknownFields,
   type JobDefinition,
 } from './job.ts';
@@ -41,15 +42,6 @@ export interface NgdJobResult {
 const FIELDS = ['dataset', 'n', 'widths', 'eta', 'steps', 'methods', 'kfacDamping', 'seed'] as const;
 export const MAX_NGD_WIDTH = 4096;
 export const MAX_NGD_EXAMPLES = 200;
-
-function readNumber(value: unknown, where: string, min: number, max: number, problems: string[], fallback: number): number | undefined {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    problems.push(`${where}: expected a number from ${min} to ${max}, got ${describeValue(value)}`);
-    return undefined;
-  }
-  return value;
-}
 
 export function parseNgdConfig(value: unknown): NgdJobConfig {
   const json = configRecord(value, 'ngd');
@@ -116,9 +108,7 @@ export const ngdJob: JobDefinition<NgdJobConfig, NgdJobResult> = {
         // Let the worker read a cancel between steps.
         await new Promise((resolve) => setTimeout(resolve, 0));
       },
-    }).catch((e: unknown) => {
-      throw signal.aborted ? new JobCancelledError() : e;
-    });
+    }).catch(rethrowCancelled(signal));
     return { result: { config, device: backend.info.summary, comparison } };
   },
 };

@@ -2,7 +2,6 @@
 // task's model trained here with Adam (progress per step; returned as a checkpoint so the page can
 // keep it and prune it again without retraining) or a checkpoint; then every method at every
 // sparsity from the same weights (pruneExperiment), with per-layer masks for the page's images.
-import { captureCheckpoint, decodeCheckpoint, encodeCheckpoint, restoreCheckpoint } from '../../engine/checkpoint/checkpoint.ts';
 import { loadTask, TASKS, type TaskId } from '../../engine/lab/tasks.ts';
 import type { Module } from '../../engine/nn/module.ts';
 import { PRUNE_METHODS, type PruneMethod } from '../../engine/tools/prune/curvature.ts';
@@ -11,21 +10,22 @@ import type { PruneScope } from '../../engine/tools/prune/prune.ts';
 import {
   configRecord,
   describeValue,
-  JobCancelledError,
   JobConfigError,
   readChoice,
   readInteger,
+  rethrowCancelled,
   unknownFields,
   type JobDefinition,
 } from './job.ts';
 import { MAX_CURVATURE_EXAMPLES, MAX_TRAIN_STEPS } from './limits.ts';
+import { encodeModel, readModelSource, restoredModel, sourceCheckpoint, type BuiltSource, type CheckpointSource } from './model-source.ts';
 
 /** The tasks the page offers: the two MNIST models of the pruning study. */
 export const PRUNE_JOB_TASKS = ['mlp-mnist', 'cnn-mnist'] as const satisfies readonly TaskId[];
 /** ggn-obs needs a tiny float64 model: not for the page's MNIST models. */
 export const PRUNE_JOB_METHODS = PRUNE_METHODS.filter((m) => m !== 'ggn-obs');
 
-export type PruneModelSource = { kind: 'train'; steps: number; seed: number } | { kind: 'checkpoint'; bytes: Uint8Array };
+export type PruneModelSource = { kind: 'train'; steps: number; seed: number } | CheckpointSource;
 
 export interface PruneJobConfig {
   task: (typeof PRUNE_JOB_TASKS)[number];
@@ -56,34 +56,23 @@ export interface PruneJobResult {
 const FIELDS = ['task', 'model', 'methods', 'sparsities', 'scope', 'damping', 'examples', 'finetune', 'steps', 'seed'] as const;
 const MAX_SPARSITIES = 24;
 
-function readModel(value: unknown, problems: string[]): PruneModelSource | undefined {
-  if (typeof value !== 'object' || value === null) {
-    problems.push(`prune.model: expected { kind: 'train', steps, seed } or { kind: 'checkpoint', bytes }, got ${describeValue(value)}`);
-    return undefined;
-  }
-  const m = value as Record<string, unknown>;
-  if (m.kind === 'train') {
-    const steps = readInteger(m.steps, 'prune.model.steps', 0, MAX_TRAIN_STEPS, problems, 600);
-    const seed = readInteger(m.seed, 'prune.model.seed', 0, 2 ** 31 - 1, problems, 1);
+/** Trained here with Adam for `steps` (default 600) from `seed` (default 1), or a checkpoint. */
+const TRAIN: BuiltSource<{ kind: 'train'; steps: number; seed: number }> = {
+  kind: 'train',
+  fields: 'steps, seed',
+  read(m, where, problems) {
+    const steps = readInteger(m.steps, `${where}.steps`, 0, MAX_TRAIN_STEPS, problems, 600);
+    const seed = readInteger(m.seed, `${where}.seed`, 0, 2 ** 31 - 1, problems, 1);
     return steps === undefined || seed === undefined ? undefined : { kind: 'train', steps, seed };
-  }
-  if (m.kind === 'checkpoint') {
-    if (!(m.bytes instanceof Uint8Array)) {
-      problems.push(`prune.model.bytes: expected the checkpoint's bytes (a Uint8Array), got ${describeValue(m.bytes)}`);
-      return undefined;
-    }
-    return { kind: 'checkpoint', bytes: m.bytes };
-  }
-  problems.push(`prune.model.kind: expected 'train' or 'checkpoint', got ${describeValue(m.kind)}`);
-  return undefined;
-}
+  },
+};
 
 export function parsePruneConfig(value: unknown): PruneJobConfig {
   const json = configRecord(value, 'prune');
   const problems: string[] = [];
   unknownFields(json, FIELDS, 'prune', problems);
   const task = readChoice(json.task, 'prune.task', PRUNE_JOB_TASKS, problems, 'mlp-mnist');
-  const model = readModel(json.model ?? { kind: 'train' }, problems);
+  const model = readModelSource(json.model ?? { kind: 'train' }, 'prune', TRAIN, problems);
   let methods: PruneMethod[] | undefined = ['magnitude', 'woodfisher', 'kfac-obs'];
   if (json.methods !== undefined) {
     const list = json.methods;
@@ -140,20 +129,16 @@ export const pruneJob: JobDefinition<PruneJobConfig, PruneJobResult> = {
   parseConfig: parsePruneConfig,
   async run(config, { backend, signal, progress }) {
     progress({ stage: 'loading the data', done: 0, total: 1 });
-    const checkpoint = config.model.kind === 'checkpoint' ? decodeCheckpoint(config.model.bytes) : null;
-    if (checkpoint && checkpoint.task !== config.task)
-      throw new JobConfigError([`prune.model: the checkpoint is a model of task "${checkpoint.task}", not of "${config.task}"`]);
+    const checkpoint = sourceCheckpoint(config.model, 'prune', config.task);
     const loaded = await loadTask(config.task);
     const placed = loaded.place(backend);
     const definition = TASKS[config.task];
     let model: Module | null = null;
-    const cancelled = (e: unknown) => (signal.aborted ? new JobCancelledError() : e);
     try {
       let source: PruneJobResult['model'];
       let bytes: Uint8Array | null = null;
       if (checkpoint) {
-        model = placed.buildModel(checkpoint.seed);
-        restoreCheckpoint(model, checkpoint, { task: config.task });
+        model = restoredModel(placed, checkpoint, config.task);
         source = { kind: 'checkpoint', step: checkpoint.step, seed: checkpoint.seed };
       } else {
         const train = config.model as { kind: 'train'; steps: number; seed: number };
@@ -165,19 +150,15 @@ export const pruneJob: JobDefinition<PruneJobConfig, PruneJobResult> = {
           trainSize: loaded.trainSize,
           signal,
           onStep: (step, loss) => progress({ stage: 'training', done: step + 1, total: train.steps, values: { loss } }),
-        }).catch((e: unknown) => {
-          throw cancelled(e);
-        });
+        }).catch(rethrowCancelled(signal));
         model = trained.model;
         source = { kind: 'trained', steps: train.steps, seed: train.seed, seconds: trained.ms / 1000 };
-        bytes = encodeCheckpoint(
-          await captureCheckpoint(model, {
-            task: config.task,
-            seed: train.seed,
-            step: train.steps,
-            origin: { optimizer: 'adam', label: 'Adam (Pruning page)' },
-          }),
-        );
+        bytes = await encodeModel(model, {
+          task: config.task,
+          seed: train.seed,
+          step: train.steps,
+          origin: { optimizer: 'adam', label: 'Adam (Pruning page)' },
+        });
       }
       const result = await pruneExperiment(placed, model, {
         methods: config.methods,
@@ -194,9 +175,7 @@ export const pruneJob: JobDefinition<PruneJobConfig, PruneJobResult> = {
         keepMasks: true,
         signal,
         onProgress: (p) => progress(p),
-      }).catch((e: unknown) => {
-        throw cancelled(e);
-      });
+      }).catch(rethrowCancelled(signal));
       const { model: _m, ...rest } = config;
       void _m;
       const transfer: Transferable[] = bytes ? [bytes.buffer] : [];

@@ -20,10 +20,10 @@ import { TASKS } from '../../engine/lab/tasks.ts';
 import {
   configRecord,
   describeValue,
-  JobCancelledError,
   JobConfigError,
   readChoice,
   readInteger,
+  rethrowCancelled,
   unknownFields,
   type JobDefinition,
 } from './job.ts';
@@ -150,9 +150,7 @@ export const thermoJob: JobDefinition<ThermoJobConfig, ThermoJobResult> = {
     const def = TASKS[config.task];
     const damping = (def.setting === 'reduce' ? def.preset.reduce : def.preset.expand).damping;
     let factors: DampedFactor[] = [];
-    const rethrow = (e: unknown): never => {
-      throw signal.aborted ? new JobCancelledError() : e;
-    };
+    const rethrow = rethrowCancelled(signal);
     progress({ stage: 'loading the data', done: 0, total: 1 });
     const race = await thermoRace(backend, {
       task: config.task,

@@ -4,7 +4,6 @@
 // §2) at the preset's tuned values — the run the lab's reproduction benchmark expects to reach the
 // target first; any other optimizer of the preset can be asked for by id. Training goes through the
 // lab's own Experiment runner (same batches, same seed rule as the race), with one run.
-import { encodeCheckpoint, captureCheckpoint } from '../../engine/checkpoint/checkpoint.ts';
 import { ExperimentController } from '../../engine/lab/controller.ts';
 import { Experiment } from '../../engine/lab/experiment.ts';
 import type { ExperimentConfig } from '../../engine/lab/experiment-config.ts';
@@ -13,6 +12,7 @@ import { TASK_IDS, TASKS, type TaskId } from '../../engine/lab/tasks.ts';
 import { OPTIMIZER_IDS, type OptimizerId } from '../../engine/optim/schema.ts';
 import { configRecord, JobCancelledError, JobConfigError, readChoice, readInteger, unknownFields, type JobDefinition } from './job.ts';
 import { MAX_TRAIN_STEPS } from './limits.ts';
+import { encodeModel } from './model-source.ts';
 import { yieldToEventLoop } from '../lab-session.ts';
 
 /**
@@ -113,13 +113,12 @@ export const trainJob: JobDefinition<TrainJobConfig, TrainJobResult> = {
       if (signal.aborted || outcome.stopped) throw new JobCancelledError();
       const run = outcome.runs[0];
       if (run.error) throw new Error(`training stopped at step ${run.stepsCompleted + 1}: ${run.error}`);
-      const checkpoint = await captureCheckpoint(experiment.models[0], {
+      const bytes = await encodeModel(experiment.models[0], {
         task: config.task,
         seed: config.seed,
         step: run.stepsCompleted,
         origin: { optimizer: run.optimizer, label: run.label },
       });
-      const bytes = encodeCheckpoint(checkpoint);
       let lastVal: number | null = null;
       for (const v of run.history.valMetric) if (v !== null && v !== undefined) lastVal = v;
       return {
