@@ -9,12 +9,13 @@ import { TASK_IDS, TASKS, type TaskId } from '../../../engine/lab/tasks.ts';
 import type { ReportHeatmap, ReportLayer } from '../../../engine/tools/curvature-report/curvature-report.ts';
 import { ChartFigure, ChartTable } from '../../charts/ChartFigure.tsx';
 import { buildFactorFigure, factorSummary, factorTable, matrixSizeNote } from '../../charts/curvature-figures.ts';
-import { formatValue } from '../../charts/data-table.ts';
 import { usePlot } from '../../charts/use-plot.ts';
 import { loadPlotly } from '../../charts/plotly-loader.ts';
 import { MessageList } from '../../components/Messages.tsx';
-import { describeCheckpoint, CHECKPOINT_EXTENSION } from '../../checkpoints/checkpoint-library.ts';
-import { useCurvaturePage, type JobView } from './curvature-store.ts';
+import { describeCheckpoint } from '../../checkpoints/checkpoint-library.ts';
+import { CheckpointCard } from '../../tool-page/CheckpointCard.tsx';
+import { JobProgressBar, NumberField } from '../../tool-page/page-parts.tsx';
+import { useCurvaturePage } from './curvature-store.ts';
 import { FISHER_CHOICES, MODEL_SOURCES, type ModelSource } from './curvature-url.ts';
 import { MAX_CURVATURE_EXAMPLES, MAX_EXACT_PARAMS, MAX_TRAIN_STEPS } from '../../../worker/jobs/limits.ts';
 import {
@@ -88,78 +89,6 @@ function PageMessages() {
       testId="curvature-messages"
       urlErrorsTestId="curvature-url-errors"
     />
-  );
-}
-
-function NumberField(props: {
-  label: string;
-  value: number;
-  min: number;
-  max: number;
-  disabled: boolean;
-  onChange: (v: number) => void;
-  testId: string;
-  help?: string;
-}) {
-  const id = useId();
-  return (
-    <div className="field">
-      <label htmlFor={id}>{props.label}</label>
-      <input
-        id={id}
-        type="number"
-        inputMode="numeric"
-        min={props.min}
-        max={props.max}
-        step={1}
-        value={props.value}
-        disabled={props.disabled}
-        data-testid={props.testId}
-        aria-describedby={props.help ? `${id}-help` : undefined}
-        onChange={(e) => {
-          const v = Number(e.currentTarget.value);
-          if (Number.isInteger(v) && v >= props.min && v <= props.max) props.onChange(v);
-        }}
-      />
-      {props.help && (
-        <p className="field-help" id={`${id}-help`}>
-          {props.help}
-        </p>
-      )}
-    </div>
-  );
-}
-
-function JobProgressBar({ job, label, testId }: { job: JobView; label: string; testId: string }) {
-  const p = job.progress;
-  const total = p && p.total > 0 ? p.total : 1;
-  const done = p ? Math.min(p.done, total) : 0;
-  const loss = p?.values?.loss;
-  const text =
-    job.status === 'running'
-      ? `${p?.stage ?? 'starting'}: ${done} / ${total}${loss !== undefined ? `, loss ${formatValue(loss)}` : ''}`
-      : job.status === 'done'
-        ? `done in ${((job.elapsedMs ?? 0) / 1000).toFixed(1)} s`
-        : job.status === 'cancelled'
-          ? 'cancelled'
-          : `failed: ${job.error ?? ''}`;
-  return (
-    <div className="job-progress" data-testid={testId} data-status={job.status}>
-      <div className="job-progress-head">
-        <strong>{label}</strong> <span>{text}</span>
-      </div>
-      <div
-        role="progressbar"
-        aria-label={`${label} progress`}
-        aria-valuemin={0}
-        aria-valuemax={total}
-        aria-valuenow={done}
-        aria-valuetext={text}
-        className="bar"
-      >
-        <div className="bar-fill" style={{ width: `${job.status === 'done' ? 100 : (100 * done) / total}%` }} />
-      </div>
-    </div>
   );
 }
 
@@ -293,65 +222,33 @@ function ModelCard() {
   const openStored = useCurvaturePage((s) => s.openStored);
   const forget = useCurvaturePage((s) => s.forgetStored);
   const upload = useCurvaturePage((s) => s.upload);
-  const uploadId = useId();
   return (
-    <section className="card curvature-model" aria-labelledby="curvature-model-heading">
-      <h3 id="curvature-model-heading">Checkpoints</h3>
-      {checkpoint ? (
-        <div data-testid="current-checkpoint">
-          <p>
+    <CheckpointCard
+      prefix="curvature"
+      current={
+        checkpoint && (
+          <>
             Current checkpoint: <strong>{describeCheckpoint(checkpoint.summary)}</strong>, {checkpoint.from};{' '}
             {checkpoint.summary.parameters.toLocaleString('en-US')} parameters.
-          </p>
-          <div className="button-row">
-            <button type="button" onClick={() => void keep()} data-testid="keep-checkpoint">
-              Keep in this browser
-            </button>
-            <button type="button" onClick={download} data-testid="download-checkpoint">
-              Download {CHECKPOINT_EXTENSION}
-            </button>
-          </div>
-        </div>
-      ) : (
-        <p className="muted">
-          No checkpoint yet: train one, hand one over from the race (“Analyse this model’s curvature” under a run), or open a file.
-        </p>
-      )}
-      <div className="field">
-        <label htmlFor={uploadId}>Open a {CHECKPOINT_EXTENSION} file</label>
-        <input
-          id={uploadId}
-          type="file"
-          accept={`${CHECKPOINT_EXTENSION},application/octet-stream`}
-          data-testid="upload-checkpoint"
-          onChange={(e) => {
-            const file = e.currentTarget.files?.[0];
-            if (file) void upload(file);
-            e.currentTarget.value = '';
-          }}
-        />
-      </div>
-      <h4>Kept in this browser</h4>
-      {stored.length === 0 ? (
-        <p className="muted">None yet.</p>
-      ) : (
-        <ul className="stored-list" data-testid="stored-checkpoints">
-          {stored.map((s) => (
-            <li key={s.id}>
-              <span>
-                {s.name} <span className="muted">({new Date(s.savedAt).toLocaleString()})</span>
-              </span>
-              <button type="button" className="link-button" onClick={() => void openStored(s.id)}>
-                Use
-              </button>
-              <button type="button" className="link-button" onClick={() => void forget(s.id)} aria-label={`Remove ${s.name}`}>
-                Remove
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
-    </section>
+          </>
+        )
+      }
+      empty="No checkpoint yet: train one, hand one over from the race (“Analyse this model’s curvature” under a run), or open a file."
+      stored={stored}
+      showSavedAt
+      onKeep={keep}
+      onDownload={download}
+      onUpload={upload}
+      onOpenStored={openStored}
+      onForget={forget}
+      testIds={{
+        current: 'current-checkpoint',
+        keep: 'keep-checkpoint',
+        download: 'download-checkpoint',
+        upload: 'upload-checkpoint',
+        stored: 'stored-checkpoints',
+      }}
+    />
   );
 }
 

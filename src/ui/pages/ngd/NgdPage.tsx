@@ -8,7 +8,7 @@ import { ChartTable } from '../../charts/ChartFigure.tsx';
 import { loadPlotly } from '../../charts/plotly-loader.ts';
 import { MessageList } from '../../components/Messages.tsx';
 import type { NgdJobResult } from '../../../worker/jobs/ngd-job.ts';
-import { Figure, JobProgressBar, NumberField } from '../thermodynamic/page-parts.tsx';
+import { Figure, JobProgressBar, NumberField } from '../../tool-page/page-parts.tsx';
 import {
   buildRatioFigure,
   buildResidualFigure,

@@ -7,10 +7,11 @@ import { useCallback, useEffect, useId, useMemo, useState } from 'react';
 import { TASKS } from '../../../engine/lab/tasks.ts';
 import { MAX_CURVATURE_EXAMPLES, MAX_TRAIN_STEPS } from '../../../worker/jobs/limits.ts';
 import { ChartFigure } from '../../charts/ChartFigure.tsx';
-import { formatValue } from '../../charts/data-table.ts';
 import { loadPlotly } from '../../charts/plotly-loader.ts';
 import { usePlot } from '../../charts/use-plot.ts';
-import { CHECKPOINT_EXTENSION, describeCheckpoint } from '../../checkpoints/checkpoint-library.ts';
+import { describeCheckpoint } from '../../checkpoints/checkpoint-library.ts';
+import { CheckpointCard } from '../../tool-page/CheckpointCard.tsx';
+import { JobProgressBar, NumberField } from '../../tool-page/page-parts.tsx';
 import { MessageList } from '../../components/Messages.tsx';
 import {
   accuracyLegend,
@@ -30,7 +31,7 @@ import {
   seesPixels,
 } from './pruning-figures.ts';
 import type { PruneRun } from '../../../engine/tools/prune/prune-experiment.ts';
-import { usePruningPage, type PruningJobView } from './pruning-store.ts';
+import { usePruningPage } from './pruning-store.ts';
 import { PRUNING_METHODS, PRUNING_TASKS, type PruningTask } from './pruning-url.ts';
 import './pruning-page.css';
 
@@ -69,83 +70,10 @@ export function PruningPage({ query }: { query: string }) {
       />
       <div className="pruning-layout">
         <SetupCard />
-        <CheckpointCard />
+        <ModelCard />
       </div>
       {result && <ResultView />}
       <Explanation />
-    </div>
-  );
-}
-
-function NumberField(props: {
-  label: string;
-  value: number;
-  min: number;
-  max: number;
-  step?: number | 'any';
-  disabled: boolean;
-  onChange: (v: number) => void;
-  testId: string;
-  help?: string;
-  integer?: boolean;
-}) {
-  const id = useId();
-  return (
-    <div className="field">
-      <label htmlFor={id}>{props.label}</label>
-      <input
-        id={id}
-        type="number"
-        min={props.min}
-        max={props.max}
-        step={props.step ?? 1}
-        value={props.value}
-        disabled={props.disabled}
-        data-testid={props.testId}
-        aria-describedby={props.help ? `${id}-help` : undefined}
-        onChange={(e) => {
-          const v = Number(e.currentTarget.value);
-          if (Number.isFinite(v) && v >= props.min && v <= props.max && (props.integer === false || Number.isInteger(v))) props.onChange(v);
-        }}
-      />
-      {props.help && (
-        <p className="field-help" id={`${id}-help`}>
-          {props.help}
-        </p>
-      )}
-    </div>
-  );
-}
-
-function ProgressBar({ job }: { job: PruningJobView }) {
-  const p = job.progress;
-  const total = p && p.total > 0 ? p.total : 1;
-  const done = p ? Math.min(p.done, total) : 0;
-  const loss = p?.values?.loss;
-  const text =
-    job.status === 'running'
-      ? `${p?.stage ?? 'starting'}: ${done} / ${total}${loss !== undefined ? `, loss ${formatValue(loss)}` : ''}`
-      : job.status === 'done'
-        ? `done in ${((job.elapsedMs ?? 0) / 1000).toFixed(1)} s`
-        : job.status === 'cancelled'
-          ? 'cancelled'
-          : `failed: ${job.error ?? ''}`;
-  return (
-    <div className="job-progress" data-testid="prune-progress" data-status={job.status}>
-      <div className="job-progress-head">
-        <strong>Pruning</strong> <span>{text}</span>
-      </div>
-      <div
-        role="progressbar"
-        aria-label="Pruning progress"
-        aria-valuemin={0}
-        aria-valuemax={total}
-        aria-valuenow={done}
-        aria-valuetext={text}
-        className="bar"
-      >
-        <div className="bar-fill" style={{ width: `${job.status === 'done' ? 100 : (100 * done) / total}%` }} />
-      </div>
     </div>
   );
 }
@@ -369,12 +297,12 @@ function SetupCard() {
           Cancel
         </button>
       </div>
-      {job && <ProgressBar job={job} />}
+      {job && <JobProgressBar job={job} label="Pruning" testId="prune-progress" />}
     </section>
   );
 }
 
-function CheckpointCard() {
+function ModelCard() {
   const checkpoint = usePruningPage((s) => s.checkpoint);
   const stored = usePruningPage((s) => s.stored);
   const keep = usePruningPage((s) => s.keepInBrowser);
@@ -382,59 +310,25 @@ function CheckpointCard() {
   const openStored = usePruningPage((s) => s.openStored);
   const forget = usePruningPage((s) => s.forgetStored);
   const upload = usePruningPage((s) => s.upload);
-  const uploadId = useId();
   return (
-    <section className="card pruning-model" aria-labelledby="pruning-model-heading">
-      <h3 id="pruning-model-heading">Checkpoints</h3>
-      {checkpoint ? (
-        <div data-testid="pruning-checkpoint">
-          <p>
+    <CheckpointCard
+      prefix="pruning"
+      current={
+        checkpoint && (
+          <>
             Current model: <strong>{describeCheckpoint(checkpoint.summary)}</strong>, {checkpoint.from}.
-          </p>
-          <div className="button-row">
-            <button type="button" onClick={() => void keep()}>
-              Keep in this browser
-            </button>
-            <button type="button" onClick={download}>
-              Download {CHECKPOINT_EXTENSION}
-            </button>
-          </div>
-        </div>
-      ) : (
-        <p className="muted">No model yet: train one here (it is kept as a checkpoint), or open one.</p>
-      )}
-      <div className="field">
-        <label htmlFor={uploadId}>Open a {CHECKPOINT_EXTENSION} file</label>
-        <input
-          id={uploadId}
-          type="file"
-          accept={`${CHECKPOINT_EXTENSION},application/octet-stream`}
-          onChange={(e) => {
-            const file = e.currentTarget.files?.[0];
-            if (file) void upload(file);
-            e.currentTarget.value = '';
-          }}
-        />
-      </div>
-      <h4>Kept in this browser</h4>
-      {stored.length === 0 ? (
-        <p className="muted">None yet.</p>
-      ) : (
-        <ul className="stored-list">
-          {stored.map((s) => (
-            <li key={s.id}>
-              <span>{s.name}</span>
-              <button type="button" className="link-button" onClick={() => void openStored(s.id)}>
-                Use
-              </button>
-              <button type="button" className="link-button" onClick={() => void forget(s.id)} aria-label={`Remove ${s.name}`}>
-                Remove
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
-    </section>
+          </>
+        )
+      }
+      empty="No model yet: train one here (it is kept as a checkpoint), or open one."
+      stored={stored}
+      onKeep={keep}
+      onDownload={download}
+      onUpload={upload}
+      onOpenStored={openStored}
+      onForget={forget}
+      testIds={{ current: 'pruning-checkpoint' }}
+    />
   );
 }
 

@@ -9,7 +9,7 @@ import { loadPlotly } from '../../charts/plotly-loader.ts';
 import { MessageList } from '../../components/Messages.tsx';
 import { MAX_TRAIN_STEPS } from '../../../worker/jobs/limits.ts';
 import type { ThermoJobResult } from '../../../worker/jobs/thermo-job.ts';
-import { Figure, JobProgressBar, NumberField } from './page-parts.tsx';
+import { Figure, JobProgressBar, NumberField } from '../../tool-page/page-parts.tsx';
 import {
   buildAccuracyFigure,
   buildCostFigure,

@@ -1,19 +1,19 @@
-// Pieces the Thermodynamic and NGD pages share: a labelled number input, a job's progress bar
-// (role="progressbar"), and a plotly figure inside the accessible ChartFigure.
+// Pieces the lab's tool pages share (Curvature, Pruning, Memorisation, Thermodynamic, NGD …): a labelled
+// number input, a job's progress bar (role="progressbar"), and a plotly figure inside the accessible ChartFigure.
 import { useCallback, useId, useMemo } from 'react';
-import { ChartFigure } from '../../charts/ChartFigure.tsx';
-import { formatValue, type DataTable } from '../../charts/data-table.ts';
-import type { LegendItem } from '../../charts/legend-items.ts';
-import type { PlotFigure } from '../../charts/plotly-text.ts';
-import { usePlot } from '../../charts/use-plot.ts';
-import type { JobView } from '../curvature/curvature-store.ts';
+import { ChartFigure } from '../charts/ChartFigure.tsx';
+import { formatValue, type DataTable } from '../charts/data-table.ts';
+import type { LegendItem } from '../charts/legend-items.ts';
+import type { PlotFigure } from '../charts/plotly-text.ts';
+import { usePlot } from '../charts/use-plot.ts';
+import type { JobView } from '../pages/curvature/curvature-store.ts';
 
 export function NumberField(props: {
   label: string;
   value: number;
   min: number;
   max: number;
-  step?: number;
+  step?: number | 'any';
   integer?: boolean;
   disabled: boolean;
   onChange: (v: number) => void;
@@ -50,7 +50,21 @@ export function NumberField(props: {
   );
 }
 
-export function JobProgressBar({ job, label, testId }: { job: JobView; label: string; testId: string }) {
+/** What a progress bar reads of a job; every page's job view has these fields. */
+export type ProgressJobView = Pick<JobView, 'status' | 'progress' | 'elapsedMs' | 'error'>;
+
+export function JobProgressBar({
+  job,
+  label,
+  testId,
+  ariaLabel,
+}: {
+  job: ProgressJobView;
+  label: string;
+  testId: string;
+  /** The bar's accessible name; `${label} progress` unless given. */
+  ariaLabel?: string;
+}) {
   const p = job.progress;
   const total = p && p.total > 0 ? p.total : 1;
   const done = p ? Math.min(p.done, total) : 0;
@@ -70,7 +84,7 @@ export function JobProgressBar({ job, label, testId }: { job: JobView; label: st
       </div>
       <div
         role="progressbar"
-        aria-label={`${label} progress`}
+        aria-label={ariaLabel ?? `${label} progress`}
         aria-valuemin={0}
         aria-valuemax={total}
         aria-valuenow={done}
