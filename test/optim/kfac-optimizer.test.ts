@@ -27,6 +27,7 @@ import { adaptDamping, piDamping, reductionRatio } from '../../src/engine/curvat
 import { eigenPrecondition } from '../../src/engine/curvature/preconditioner.ts';
 import { useBackends } from '../helpers/backends.ts';
 import { expectClose, relativeError } from '../helpers/compare.ts';
+import { denseInverse, hostMatmul } from '../helpers/matrices.ts';
 
 const b = useBackends();
 const BACKENDS = ['cpu', 'gpu'] as const;
@@ -34,41 +35,6 @@ const BACKENDS = ['cpu', 'gpu'] as const;
 afterEach(() => vi.restoreAllMocks());
 
 // ---- host helpers (float64) ----------------------------------------------------------------------
-
-function hostMatmul(a: ArrayLike<number>, bm: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) out[i * n + j] += a[i * k + p] * bm[p * n + j];
-  return out;
-}
-
-/** Gauss–Jordan inverse of a small well-conditioned matrix. */
-function hostInverse(m: ArrayLike<number>, n: number): Float64Array {
-  const a = Float64Array.from(m);
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(a[r * n + c]) > Math.abs(a[p * n + c])) p = r;
-    for (let j = 0; j < n; j++) {
-      [a[c * n + j], a[p * n + j]] = [a[p * n + j], a[c * n + j]];
-      [inv[c * n + j], inv[p * n + j]] = [inv[p * n + j], inv[c * n + j]];
-    }
-    const d = a[c * n + c];
-    for (let j = 0; j < n; j++) {
-      a[c * n + j] /= d;
-      inv[c * n + j] /= d;
-    }
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = a[r * n + c];
-      for (let j = 0; j < n; j++) {
-        a[r * n + j] -= f * a[c * n + j];
-        inv[r * n + j] -= f * inv[c * n + j];
-      }
-    }
-  }
-  return inv;
-}
 
 /** A random SPD matrix XᵀX/m + shift·I (well conditioned for the sizes used here). */
 function randomSpd(rng: Rng, n: number, shift = 0.1): Float64Array {
@@ -314,7 +280,7 @@ describe('padded single-dispatch inverses', () => {
       expect(report).toEqual({ nonFiniteInput: [], nonFiniteOutput: [], retries: [], extra: [] });
       for (let i = 0; i < sizes.length; i++) {
         const got = await readAll(parts[i]);
-        expect(relativeError(got, hostInverse(hosts[i], sizes[i])), `matrix ${i} (${sizes[i]}×${sizes[i]})`).toBeLessThan(1e-4);
+        expect(relativeError(got, denseInverse(hosts[i], sizes[i])), `matrix ${i} (${sizes[i]}×${sizes[i]})`).toBeLessThan(1e-4);
         parts[i].dispose();
       }
       inverses.dispose();
@@ -398,8 +364,8 @@ describe('inverses grouped by size', () => {
           const inv = optimizer.inverseOf(name)!;
           if (inv.kind === 'cholesky') {
             const pi = Math.sqrt(trace(hostA[i], dA) / dA / (trace(hostG[i], dG) / dG));
-            const wantA = hostInverse(addDiagonal(hostA[i], dA, pi * Math.sqrt(lambda)), dA);
-            const wantG = hostInverse(addDiagonal(hostG[i], dG, Math.sqrt(lambda) / pi), dG);
+            const wantA = denseInverse(addDiagonal(hostA[i], dA, pi * Math.sqrt(lambda)), dA);
+            const wantG = denseInverse(addDiagonal(hostG[i], dG, Math.sqrt(lambda) / pi), dG);
             expect(relativeError(await readAll(inv.A), wantA), `${name} A⁻¹`).toBeLessThan(tol);
             expect(relativeError(await readAll(inv.G), wantG), `${name} G⁻¹`).toBeLessThan(tol);
           } else if (inv.kind === 'eigen') {
@@ -445,8 +411,8 @@ describe('damping', () => {
       await optimizer.updateInverses();
       const inv = optimizer.inverseOf('l');
       if (inv?.kind !== 'cholesky') throw new Error('expected Cholesky inverses');
-      expect(relativeError(await readAll(inv.A), hostInverse(addDiagonal(a, 4, pi * Math.sqrt(lambda)), 4))).toBeLessThan(1e-5);
-      expect(relativeError(await readAll(inv.G), hostInverse(addDiagonal(g, 2, Math.sqrt(lambda) / pi), 2))).toBeLessThan(1e-5);
+      expect(relativeError(await readAll(inv.A), denseInverse(addDiagonal(a, 4, pi * Math.sqrt(lambda)), 4))).toBeLessThan(1e-5);
+      expect(relativeError(await readAll(inv.G), denseInverse(addDiagonal(g, 2, Math.sqrt(lambda) / pi), 2))).toBeLessThan(1e-5);
       // The device π itself, including the guard for an all-zero factor.
       const traces = be.tensor([4, 2, 0], [3]);
       const pis = piDamping(be, traces, [1, 2, 3], be.tensor([1, 0, 5], [3]), [1, 1, 1]);

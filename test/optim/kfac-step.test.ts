@@ -18,6 +18,7 @@ import type { KfacSettings } from '../../src/engine/optim/kfac/types.ts';
 import { Rng } from '../../src/engine/random.ts';
 import { keep, type Tensor } from '../../src/engine/tensor.ts';
 import { expectClose, relativeError } from '../helpers/compare.ts';
+import { denseInverse, hostMatmul } from '../helpers/matrices.ts';
 
 const cpu = new CpuBackend();
 const [N, D_IN, D_OUT] = [6, 3, 2];
@@ -26,40 +27,6 @@ const W = D_IN + 1; // columns of [W | b]
 afterEach(() => vi.restoreAllMocks());
 
 // ---- host linear algebra (float64) ---------------------------------------------------------------
-
-function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) out[i * n + j] += a[i * k + p] * b[p * n + j];
-  return out;
-}
-
-function inverse(m: ArrayLike<number>, n: number): Float64Array {
-  const a = Float64Array.from(m);
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(a[r * n + c]) > Math.abs(a[p * n + c])) p = r;
-    for (let j = 0; j < n; j++) {
-      [a[c * n + j], a[p * n + j]] = [a[p * n + j], a[c * n + j]];
-      [inv[c * n + j], inv[p * n + j]] = [inv[p * n + j], inv[c * n + j]];
-    }
-    const d = a[c * n + c];
-    for (let j = 0; j < n; j++) {
-      a[c * n + j] /= d;
-      inv[c * n + j] /= d;
-    }
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = a[r * n + c];
-      for (let j = 0; j < n; j++) {
-        a[r * n + j] -= f * a[c * n + j];
-        inv[r * n + j] -= f * inv[c * n + j];
-      }
-    }
-  }
-  return inv;
-}
 
 const addDiagonal = (m: ArrayLike<number>, n: number, s: number) => Float64Array.from(m, (v, i) => (i % (n + 1) === 0 ? v + s : v));
 const trace = (m: ArrayLike<number>, n: number) => Array.from({ length: n }, (_, i) => m[i * n + i]).reduce((a, b) => a + b, 0);
@@ -111,9 +78,9 @@ function gradient(th: ArrayLike<number>): Float64Array {
 /** Δ = (G + (√λ/π) I)⁻¹ V (A + π√λ I)⁻¹ with π-damping (the Cholesky method). */
 function choleskyDirection(v: ArrayLike<number>, lambda: number): Float64Array {
   const pi = Math.sqrt(trace(A_EXACT, W) / W / (trace(G_EXACT, D_OUT) / D_OUT));
-  const aInv = inverse(addDiagonal(A_EXACT, W, pi * Math.sqrt(lambda)), W);
-  const gInv = inverse(addDiagonal(G_EXACT, D_OUT, Math.sqrt(lambda) / pi), D_OUT);
-  return matmul(matmul(gInv, v, D_OUT, D_OUT, W), aInv, D_OUT, W, W);
+  const aInv = denseInverse(addDiagonal(A_EXACT, W, pi * Math.sqrt(lambda)), W);
+  const gInv = denseInverse(addDiagonal(G_EXACT, D_OUT, Math.sqrt(lambda) / pi), D_OUT);
+  return hostMatmul(hostMatmul(gInv, v, D_OUT, D_OUT, W), aInv, D_OUT, W, W);
 }
 
 interface Run {

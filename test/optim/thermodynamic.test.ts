@@ -20,7 +20,7 @@ import { createOptimizer } from '../../src/engine/optim/factory.ts';
 import { Rng } from '../../src/engine/random.ts';
 import type { Tensor } from '../../src/engine/tensor.ts';
 import { useBackends } from '../helpers/backends.ts';
-import { fromSpectrum, randomOrthogonal } from '../helpers/matrices.ts';
+import { denseInverse, fromSpectrum, randomOrthogonal } from '../helpers/matrices.ts';
 
 const b = useBackends();
 
@@ -28,34 +28,6 @@ const b = useBackends();
 function spd(rng: Rng, n: number, condition: number): Float64Array {
   const w = Array.from({ length: n }, (_, i) => condition ** (-i / Math.max(1, n - 1)));
   return fromSpectrum(randomOrthogonal(rng, n), w, n);
-}
-
-function inverse(m: Float64Array, n: number): Float64Array {
-  const a = Float64Array.from(m);
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(a[r * n + c]) > Math.abs(a[p * n + c])) p = r;
-    for (let j = 0; j < n; j++) {
-      [a[c * n + j], a[p * n + j]] = [a[p * n + j], a[c * n + j]];
-      [inv[c * n + j], inv[p * n + j]] = [inv[p * n + j], inv[c * n + j]];
-    }
-    const d = a[c * n + c];
-    for (let j = 0; j < n; j++) {
-      a[c * n + j] /= d;
-      inv[c * n + j] /= d;
-    }
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = a[r * n + c];
-      for (let j = 0; j < n; j++) {
-        a[r * n + j] -= f * a[c * n + j];
-        inv[r * n + j] -= f * inv[c * n + j];
-      }
-    }
-  }
-  return inv;
 }
 
 describe('quantisation to b bits', () => {
@@ -83,7 +55,7 @@ describe('the simulated Ornstein–Uhlenbeck device', () => {
   it('estimates M⁻¹ with an error that falls like 1/√S (mean over seeds)', () => {
     const n = 6;
     const m = spd(new Rng(1), n, 10);
-    const exact = inverse(m, n);
+    const exact = denseInverse(m, n);
     const sizes = [100, 400, 1600, 6400];
     const seeds = 12;
     const mean = sizes.map((samples) => {
@@ -113,7 +85,7 @@ describe('the simulated Ornstein–Uhlenbeck device', () => {
     expect(Array.from(run(3))).not.toEqual(Array.from(run(4)));
     // dt = 0.05: the slowest mode needs ~1/(ℓ_min dt) = 1000 steps to relax from x = 0. Over many short runs
     // a cold chain under-estimates tr M⁻¹; a hot one, after the first run, samples the stationary law.
-    const exactTrace = [...Array(n).keys()].reduce((t, i) => t + inverse(m, n)[i * n + i], 0);
+    const exactTrace = [...Array(n).keys()].reduce((t, i) => t + denseInverse(m, n)[i * n + i], 0);
     const traceOf = (hotStart: boolean) => {
       const device = new ThermodynamicDevice({ samples: 200, bits: 0, dt: 0.05, hotStart, seed: 1 });
       let t = 0;
@@ -132,7 +104,7 @@ describe('the simulated Ornstein–Uhlenbeck device', () => {
     const rng = new Rng(7);
     const m = spd(rng, n, 5);
     const v = Array.from({ length: n }, () => rng.normal());
-    const inv = inverse(m, n);
+    const inv = denseInverse(m, n);
     const exact = Array.from({ length: n }, (_, i) => v.reduce((s, vj, j) => s + inv[i * n + j] * vj, 0));
     const err = (samples: number) =>
       relativeError(new ThermodynamicDevice({ samples, bits: 0, dt: 20, seed: 2 }).solve('v', m, n, v).result, exact);

@@ -20,39 +20,10 @@ import { pruneStep, readPruneState, selectMasks, writeWeights } from '../../src/
 import { BlockWoodburyInverse } from '../../src/engine/tools/prune/woodbury.ts';
 import { useBackends } from '../helpers/backends.ts';
 import { relativeError } from '../helpers/compare.ts';
+import { denseInverse } from '../helpers/matrices.ts';
 import { randomCase } from './cases.ts';
 
 const b = useBackends();
-
-/** Gauss–Jordan with partial pivoting: an inverse that shares no code with the engine's. */
-function denseInverse(m: ArrayLike<number>, n: number): Float64Array {
-  const a = Float64Array.from(m);
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(a[r * n + c]) > Math.abs(a[p * n + c])) p = r;
-    for (let k = 0; k < n; k++) {
-      [a[c * n + k], a[p * n + k]] = [a[p * n + k], a[c * n + k]];
-      [inv[c * n + k], inv[p * n + k]] = [inv[p * n + k], inv[c * n + k]];
-    }
-    const d = a[c * n + c];
-    for (let k = 0; k < n; k++) {
-      a[c * n + k] /= d;
-      inv[c * n + k] /= d;
-    }
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = a[r * n + c];
-      if (f === 0) continue;
-      for (let k = 0; k < n; k++) {
-        a[r * n + k] -= f * a[c * n + k];
-        inv[r * n + k] -= f * inv[c * n + k];
-      }
-    }
-  }
-  return inv;
-}
 
 function matVec(m: ArrayLike<number>, v: ArrayLike<number>, n: number): Float64Array {
   const out = new Float64Array(n);
@@ -335,9 +306,10 @@ describe('optimal brain surgeon', () => {
         for (let i = 0; i < P; i++)
           for (let j = 0; j < P; j++) f[i * P + j] = F.values[(block.offset + i) * F.size + block.offset + j] + (i === j ? damping : 0);
         const inverse = denseInverse(f, P);
-        const w = ((base as Record<string, unknown>).layers as { type: string; weight?: number[][] }[])
-          .filter((l) => l.type === 'linear')
-          [k].weight!.flat();
+        const linears = ((base as Record<string, unknown>).layers as { type: string; weight?: number[][] }[]).filter(
+          (l) => l.type === 'linear',
+        );
+        const w = linears[k].weight!.flat();
         const scores = w.map((x, q) => (x * x) / (2 * inverse[q * P + q]));
         expect(relativeError(out.layers[k].scores.flat(), scores)).toBeLessThan(1e-9);
         const mask = out.layers[k].mask.flat();
