@@ -6,18 +6,8 @@ import { create } from 'zustand';
 import type { JobProgress } from '../../../worker/protocol.ts';
 import type { CurvatureJobResult } from '../../../worker/jobs/curvature-job.ts';
 import type { TrainJobResult } from '../../../worker/jobs/train-job.ts';
-import {
-  deleteCheckpoint,
-  downloadCheckpoint,
-  listCheckpoints,
-  loadCheckpoint,
-  readCheckpoint,
-  readUpload,
-  storeCheckpoint,
-  describeCheckpoint,
-  type CheckpointSummary,
-  type StoredCheckpoint,
-} from '../../checkpoints/checkpoint-library.ts';
+import { listCheckpoints, readCheckpoint, type CheckpointSummary, type StoredCheckpoint } from '../../checkpoints/checkpoint-library.ts';
+import { checkpointActions } from '../../checkpoints/checkpoint-actions.ts';
 import { takeHandedModel } from '../../checkpoints/handoff.ts';
 import { JobFailure, startJob, type JobHandle } from '../../jobs/job-client.ts';
 import { routeHash } from '../../router.ts';
@@ -271,59 +261,22 @@ export const useCurvaturePage = create<CurvaturePageState>()((set, get) => {
       get().setSettings({ layer });
     },
 
-    async openStored(id) {
-      try {
-        const bytes = await loadCheckpoint(id);
-        const entry = get().stored.find((s) => s.id === id);
-        const { summary } = readCheckpoint(bytes);
+    ...checkpointActions({
+      current: () => get().checkpoint,
+      stored: () => get().stored,
+      refreshStored,
+      message,
+      adopt(bytes, from, known) {
+        const summary = known ?? readCheckpoint(bytes).summary;
         set((s) => ({
-          checkpoint: { bytes, summary, from: `kept in this browser as “${entry?.name ?? id}”`, trainedWith: null },
+          checkpoint: { bytes, summary, from, trainedWith: null },
           settings: { ...s.settings, task: summary.task, model: 'checkpoint' },
         }));
         writeUrl(get().settings);
-      } catch (e) {
-        message('error', `That checkpoint could not be opened: ${describeError(e)}`);
-      }
-    },
-
-    async upload(file) {
-      try {
-        const { bytes, summary } = await readUpload(file);
-        set((s) => ({
-          checkpoint: { bytes, summary, from: `the file ${file.name}`, trainedWith: null },
-          settings: { ...s.settings, task: summary.task, model: 'checkpoint' },
-        }));
-        writeUrl(get().settings);
-      } catch (e) {
-        message('error', `That file is not a checkpoint the lab can use: ${describeError(e)}`);
-      }
-    },
-
-    async keepInBrowser() {
-      const checkpoint = get().checkpoint;
-      if (!checkpoint) return;
-      try {
-        await storeCheckpoint(checkpoint.bytes, describeCheckpoint(checkpoint.summary));
-        message('info', 'The model is kept in this browser; it is listed under “Kept in this browser”.');
-        await refreshStored();
-      } catch (e) {
-        message('error', `The model could not be kept in this browser: ${describeError(e)}`);
-      }
-    },
-
-    download() {
-      const checkpoint = get().checkpoint;
-      if (checkpoint) downloadCheckpoint(checkpoint.bytes, checkpoint.summary);
-    },
-
-    async forgetStored(id) {
-      try {
-        await deleteCheckpoint(id);
-      } catch (e) {
-        message('error', `The checkpoint could not be removed: ${describeError(e)}`);
-      }
-      await refreshStored();
-    },
+      },
+      keptMessage: 'The model is kept in this browser; it is listed under “Kept in this browser”.',
+      uploadError: 'That file is not a checkpoint the lab can use',
+    }),
 
     dismissMessage: (id) => set((s) => ({ messages: s.messages.filter((m) => m.id !== id) })),
   };

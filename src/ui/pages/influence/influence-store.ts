@@ -5,17 +5,8 @@
 import { create } from 'zustand';
 import type { JobProgress } from '../../../worker/protocol.ts';
 import type { InfluenceGalleryResult, InfluenceLdsResult, InfluenceScoresResult, ShownImage } from '../../../worker/jobs/influence-job.ts';
-import {
-  downloadCheckpoint,
-  listCheckpoints,
-  loadCheckpoint,
-  readCheckpoint,
-  readUpload,
-  storeCheckpoint,
-  describeCheckpoint,
-  type CheckpointSummary,
-  type StoredCheckpoint,
-} from '../../checkpoints/checkpoint-library.ts';
+import { listCheckpoints, readCheckpoint, type CheckpointSummary, type StoredCheckpoint } from '../../checkpoints/checkpoint-library.ts';
+import { checkpointActions } from '../../checkpoints/checkpoint-actions.ts';
 import { takeHandedModel } from '../../checkpoints/handoff.ts';
 import { JobFailure, startJob, type JobHandle } from '../../jobs/job-client.ts';
 import { routeHash } from '../../router.ts';
@@ -189,6 +180,16 @@ export const useInfluencePage = create<InfluencePageState>()((set, get) => {
     writeUrl();
   }
 
+  const checkpoints = checkpointActions({
+    current: () => get().model,
+    stored: () => get().stored,
+    refreshStored,
+    message,
+    adopt: takeCheckpoint,
+    keptMessage: 'The model is kept in this browser.',
+    uploadError: 'That file is not a checkpoint the lab can use',
+  });
+
   return {
     settings: { ...DEFAULT_INFLUENCE_SETTINGS },
     urlErrors: [],
@@ -305,41 +306,10 @@ export const useInfluencePage = create<InfluencePageState>()((set, get) => {
       runtime.job?.cancel();
     },
 
-    async openStored(id) {
-      try {
-        const bytes = await loadCheckpoint(id);
-        const entry = get().stored.find((s) => s.id === id);
-        takeCheckpoint(bytes, `kept in this browser as “${entry?.name ?? id}”`);
-      } catch (e) {
-        message('error', `That checkpoint could not be opened: ${describeError(e)}`);
-      }
-    },
-
-    async upload(file) {
-      try {
-        const { bytes } = await readUpload(file);
-        takeCheckpoint(bytes, `the file ${file.name}`);
-      } catch (e) {
-        message('error', `That file is not a checkpoint the lab can use: ${describeError(e)}`);
-      }
-    },
-
-    async keepInBrowser() {
-      const model = get().model;
-      if (!model) return;
-      try {
-        await storeCheckpoint(model.bytes, describeCheckpoint(model.summary));
-        message('info', 'The model is kept in this browser.');
-        await refreshStored();
-      } catch (e) {
-        message('error', `The model could not be kept in this browser: ${describeError(e)}`);
-      }
-    },
-
-    downloadModel() {
-      const model = get().model;
-      if (model) downloadCheckpoint(model.bytes, model.summary);
-    },
+    openStored: checkpoints.openStored,
+    upload: checkpoints.upload,
+    keepInBrowser: checkpoints.keepInBrowser,
+    downloadModel: checkpoints.download,
 
     exportJson() {
       const { settings, scores, lds } = get();

@@ -7,11 +7,13 @@ import { useCallback, useEffect, useId, useMemo, useState } from 'react';
 import { EXPERIMENT_IDS, EXPERIMENTS, type ExperimentId } from '../../../engine/memorisation/experiments.ts';
 import type { LayerDiagnostics } from '../../../engine/memorisation/sweep.ts';
 import { ChartFigure, ChartTable } from '../../charts/ChartFigure.tsx';
-import { formatPercent, formatValue } from '../../charts/data-table.ts';
+import { formatPercent } from '../../charts/data-table.ts';
 import { usePlot } from '../../charts/use-plot.ts';
 import { loadPlotly } from '../../charts/plotly-loader.ts';
 import { MessageList } from '../../components/Messages.tsx';
-import { CHECKPOINT_EXTENSION, describeCheckpoint } from '../../checkpoints/checkpoint-library.ts';
+import { describeCheckpoint } from '../../checkpoints/checkpoint-library.ts';
+import { CheckpointCard } from '../../tool-page/CheckpointCard.tsx';
+import { JobProgressBar } from '../../tool-page/page-parts.tsx';
 import { MAX_TRAIN_STEPS } from '../../../worker/jobs/limits.ts';
 import {
   accuracyLegend,
@@ -27,7 +29,7 @@ import {
   rowAt,
   spectrumTable,
 } from './memorisation-figures.ts';
-import { useMemorisationPage, type EditJobView } from './memorisation-store.ts';
+import { useMemorisationPage } from './memorisation-store.ts';
 import './memorisation-page.css';
 
 export function MemorisationPage({ query }: { query: string }) {
@@ -99,39 +101,6 @@ function PageMessages() {
       testId="memorisation-messages"
       urlErrorsTestId="memorisation-url-errors"
     />
-  );
-}
-
-function ProgressBar({ job }: { job: EditJobView }) {
-  const p = job.progress;
-  const total = p && p.total > 0 ? p.total : 1;
-  const done = p ? Math.min(p.done, total) : 0;
-  const loss = p?.values?.loss;
-  const text =
-    job.status === 'running'
-      ? `${p?.stage ?? 'starting'}: ${done} / ${total}${loss !== undefined ? `, loss ${formatValue(loss)}` : ''}`
-      : job.status === 'done'
-        ? `done in ${((job.elapsedMs ?? 0) / 1000).toFixed(1)} s`
-        : job.status === 'cancelled'
-          ? 'cancelled'
-          : `failed: ${job.error ?? ''}`;
-  return (
-    <div className="job-progress" data-testid="edit-progress" data-status={job.status}>
-      <div className="job-progress-head">
-        <strong>Train, fit, edit</strong> <span>{text}</span>
-      </div>
-      <div
-        role="progressbar"
-        aria-label="Edit job progress"
-        aria-valuemin={0}
-        aria-valuemax={total}
-        aria-valuenow={done}
-        aria-valuetext={text}
-        className="bar"
-      >
-        <div className="bar-fill" style={{ width: `${job.status === 'done' ? 100 : (100 * done) / total}%` }} />
-      </div>
-    </div>
   );
 }
 
@@ -261,7 +230,7 @@ function SetupCard() {
           Cancel
         </button>
       </div>
-      {job && <ProgressBar job={job} />}
+      {job && <JobProgressBar job={job} label="Train, fit, edit" ariaLabel="Edit job progress" testId="edit-progress" />}
     </section>
   );
 }
@@ -318,59 +287,25 @@ function ModelCard() {
   const openStored = useMemorisationPage((s) => s.openStored);
   const forget = useMemorisationPage((s) => s.forgetStored);
   const upload = useMemorisationPage((s) => s.upload);
-  const uploadId = useId();
   return (
-    <section className="card memorisation-model" aria-labelledby="memorisation-model-heading">
-      <h3 id="memorisation-model-heading">Checkpoints</h3>
-      {checkpoint ? (
-        <div data-testid="edit-checkpoint">
-          <p>
+    <CheckpointCard
+      prefix="memorisation"
+      current={
+        checkpoint && (
+          <>
             Current model: <strong>{describeCheckpoint(checkpoint.summary)}</strong>, {checkpoint.from}.
-          </p>
-          <div className="button-row">
-            <button type="button" onClick={() => void keep()}>
-              Keep in this browser
-            </button>
-            <button type="button" onClick={download}>
-              Download {CHECKPOINT_EXTENSION}
-            </button>
-          </div>
-        </div>
-      ) : (
-        <p className="muted">No model yet: train one here (it is kept as a checkpoint of the base task), or open one trained earlier.</p>
-      )}
-      <div className="field">
-        <label htmlFor={uploadId}>Open a {CHECKPOINT_EXTENSION} file</label>
-        <input
-          id={uploadId}
-          type="file"
-          accept={`${CHECKPOINT_EXTENSION},application/octet-stream`}
-          onChange={(e) => {
-            const file = e.currentTarget.files?.[0];
-            if (file) void upload(file);
-            e.currentTarget.value = '';
-          }}
-        />
-      </div>
-      <h4>Kept in this browser</h4>
-      {stored.length === 0 ? (
-        <p className="muted">None yet.</p>
-      ) : (
-        <ul className="stored-list">
-          {stored.map((s) => (
-            <li key={s.id}>
-              <span>{s.name}</span>
-              <button type="button" className="link-button" onClick={() => void openStored(s.id)}>
-                Use
-              </button>
-              <button type="button" className="link-button" onClick={() => void forget(s.id)} aria-label={`Remove ${s.name}`}>
-                Remove
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
-    </section>
+          </>
+        )
+      }
+      empty="No model yet: train one here (it is kept as a checkpoint of the base task), or open one trained earlier."
+      stored={stored}
+      onKeep={keep}
+      onDownload={download}
+      onUpload={upload}
+      onOpenStored={openStored}
+      onForget={forget}
+      testIds={{ current: 'edit-checkpoint' }}
+    />
   );
 }
 

@@ -7,17 +7,13 @@ import type { JobProgress } from '../../../worker/protocol.ts';
 import type { EditJobResult } from '../../../worker/jobs/edit-job.ts';
 import { EXPERIMENTS, type ExperimentId } from '../../../engine/memorisation/experiments.ts';
 import {
-  deleteCheckpoint,
   describeCheckpoint,
-  downloadCheckpoint,
   listCheckpoints,
-  loadCheckpoint,
   readCheckpoint,
-  readUpload,
-  storeCheckpoint,
   type CheckpointSummary,
   type StoredCheckpoint,
 } from '../../checkpoints/checkpoint-library.ts';
+import { checkpointActions } from '../../checkpoints/checkpoint-actions.ts';
 import { JobFailure, startJob, type JobHandle } from '../../jobs/job-client.ts';
 import { downloadText } from '../../results/exports.ts';
 import { routeHash } from '../../router.ts';
@@ -99,6 +95,16 @@ export const useMemorisationPage = create<MemorisationPageState>()((set, get) =>
     set((s) => ({ checkpoint, settings: { ...s.settings, model: 'checkpoint' } }));
     writeUrl();
   };
+  const { download, ...checkpoints } = checkpointActions({
+    current: () => get().checkpoint,
+    stored: () => get().stored,
+    refreshStored,
+    message,
+    adopt: (bytes, from, known) => takeCheckpoint({ bytes, summary: known ?? readCheckpoint(bytes).summary, from }),
+    keptName: (c) => `${describeCheckpoint(c.summary)} (${get().settings.experiment})`,
+    keptMessage: 'The model is kept in this browser; it is listed under “Kept in this browser”.',
+    uploadError: 'That file is not a checkpoint the lab can use',
+  });
 
   return {
     settings: defaultSettings(),
@@ -214,51 +220,8 @@ export const useMemorisationPage = create<MemorisationPageState>()((set, get) =>
       );
     },
 
-    async keepInBrowser() {
-      const c = get().checkpoint;
-      if (!c) return;
-      try {
-        await storeCheckpoint(c.bytes, `${describeCheckpoint(c.summary)} (${get().settings.experiment})`);
-        message('info', 'The model is kept in this browser; it is listed under “Kept in this browser”.');
-        await refreshStored();
-      } catch (e) {
-        message('error', `The model could not be kept in this browser: ${describeError(e)}`);
-      }
-    },
-
-    downloadModel() {
-      const c = get().checkpoint;
-      if (c) downloadCheckpoint(c.bytes, c.summary);
-    },
-
-    async openStored(id) {
-      try {
-        const bytes = await loadCheckpoint(id);
-        const entry = get().stored.find((s) => s.id === id);
-        const { summary } = readCheckpoint(bytes);
-        takeCheckpoint({ bytes, summary, from: `kept in this browser as “${entry?.name ?? id}”` });
-      } catch (e) {
-        message('error', `That checkpoint could not be opened: ${describeError(e)}`);
-      }
-    },
-
-    async upload(file) {
-      try {
-        const { bytes, summary } = await readUpload(file);
-        takeCheckpoint({ bytes, summary, from: `the file ${file.name}` });
-      } catch (e) {
-        message('error', `That file is not a checkpoint the lab can use: ${describeError(e)}`);
-      }
-    },
-
-    async forgetStored(id) {
-      try {
-        await deleteCheckpoint(id);
-      } catch (e) {
-        message('error', `The checkpoint could not be removed: ${describeError(e)}`);
-      }
-      await refreshStored();
-    },
+    ...checkpoints,
+    downloadModel: download,
 
     dismissMessage: (id) => set((s) => ({ messages: s.messages.filter((m) => m.id !== id) })),
   };

@@ -4,18 +4,8 @@
 import { create } from 'zustand';
 import type { JobProgress } from '../../../worker/protocol.ts';
 import type { PruneJobResult } from '../../../worker/jobs/prune-job.ts';
-import {
-  deleteCheckpoint,
-  describeCheckpoint,
-  downloadCheckpoint,
-  listCheckpoints,
-  loadCheckpoint,
-  readCheckpoint,
-  readUpload,
-  storeCheckpoint,
-  type CheckpointSummary,
-  type StoredCheckpoint,
-} from '../../checkpoints/checkpoint-library.ts';
+import { listCheckpoints, readCheckpoint, type CheckpointSummary, type StoredCheckpoint } from '../../checkpoints/checkpoint-library.ts';
+import { checkpointActions } from '../../checkpoints/checkpoint-actions.ts';
 import { JobFailure, startJob, type JobHandle } from '../../jobs/job-client.ts';
 import { routeHash } from '../../router.ts';
 import {
@@ -225,49 +215,15 @@ export const usePruningPage = create<PruningPageState>()((set, get) => {
       setTimeout(() => URL.revokeObjectURL(url), 1000);
     },
 
-    async openStored(id) {
-      try {
-        const entry = get().stored.find((s) => s.id === id);
-        adoptCheckpoint(await loadCheckpoint(id), `kept in this browser as “${entry?.name ?? id}”`);
-      } catch (e) {
-        message('error', `That checkpoint could not be opened: ${describeError(e)}`);
-      }
-    },
-
-    async upload(file) {
-      try {
-        const { bytes } = await readUpload(file);
-        adoptCheckpoint(bytes, `the file ${file.name}`);
-      } catch (e) {
-        message('error', `That file cannot be pruned here: ${describeError(e)}`);
-      }
-    },
-
-    async keepInBrowser() {
-      const c = get().checkpoint;
-      if (!c) return;
-      try {
-        await storeCheckpoint(c.bytes, describeCheckpoint(c.summary));
-        message('info', 'The model is kept in this browser.');
-        await refreshStored();
-      } catch (e) {
-        message('error', `The model could not be kept in this browser: ${describeError(e)}`);
-      }
-    },
-
-    download() {
-      const c = get().checkpoint;
-      if (c) downloadCheckpoint(c.bytes, c.summary);
-    },
-
-    async forgetStored(id) {
-      try {
-        await deleteCheckpoint(id);
-      } catch (e) {
-        message('error', `The checkpoint could not be removed: ${describeError(e)}`);
-      }
-      await refreshStored();
-    },
+    ...checkpointActions({
+      current: () => get().checkpoint,
+      stored: () => get().stored,
+      refreshStored,
+      message,
+      adopt: adoptCheckpoint,
+      keptMessage: 'The model is kept in this browser.',
+      uploadError: 'That file cannot be pruned here',
+    }),
 
     dismissMessage: (id) => set((s) => ({ messages: s.messages.filter((m) => m.id !== id) })),
   };
