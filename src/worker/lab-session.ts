@@ -105,9 +105,10 @@ export class LabSession {
         case 'pause':
           return this.pause();
         case 'resume':
-          if (this.status === 'paused' && this.current) {
+          // Also before a requested pause has reached its step boundary (the status is still 'running').
+          if ((this.status === 'paused' || this.status === 'running') && this.current?.controller.paused) {
             this.current.controller.resume();
-            this.setStatus('running');
+            if (this.status === 'paused') this.setStatus('running');
           }
           return;
         case 'step':
@@ -372,18 +373,21 @@ export class LabSession {
     active.metrics.addRunEnd(run, result);
   }
 
+  /** Called by the controller at every step boundary it waits at while paused. */
   private flushCurrent(): void {
     this.current?.metrics.flush();
+    // A pause takes effect at the next step boundary: only now has the last step's point been sent,
+    // so only now is the experiment 'paused' (nothing arrives after that status).
+    if (this.status === 'running' && this.current?.controller.paused) this.setStatus('paused');
   }
 
   // ---- controls -------------------------------------------------------------------------------
 
+  /** Asks for a pause; the status turns 'paused' at the next step boundary (flushCurrent). */
   private pause(): void {
     const active = this.current;
     if (this.status !== 'running' || !active) return;
     active.controller.pause();
-    active.metrics.flush();
-    this.setStatus('paused');
   }
 
   private selectCurvature(request: CurvatureRequest): void {

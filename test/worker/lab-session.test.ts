@@ -216,19 +216,22 @@ describe('controls', () => {
     expectEveryStep(rec.points(), 2, 5);
   });
 
-  it('pause stops the stream (its points flushed at once); step while paused adds one step; step while running is ignored', async () => {
+  it("pause: 'paused' comes at the next step boundary, after the last point, and nothing after it; step while paused adds one step; step while running is ignored", async () => {
     const { session, rec } = newSession();
     await session.handle({ type: 'start', config: spirals({ steps: 2000 }) });
     await session.handle({ type: 'step' }); // running: ignored
     await rec.next('metrics');
     await session.handle({ type: 'pause' });
+    // A step under way when pause arrived finishes; its points are sent before the status.
+    await rec.next('status', (e) => e.status === 'paused');
     expect(rec.statuses()).toEqual(['preparing', 'running', 'paused']);
-    await sleep(100); // a step under way when pause arrived finishes and is flushed
+    const pausedAt = rec.events.findIndex((e) => e.type === 'status' && e.status === 'paused');
     const atPause = rec.points();
     const lastStep = Math.max(...atPause.map((p) => p.step));
     expectEveryStep(atPause, 2, lastStep);
     await sleep(200);
     expect(rec.points()).toHaveLength(atPause.length);
+    expect(rec.events.slice(pausedAt + 1).filter((e) => e.type === 'metrics')).toHaveLength(0);
 
     await session.handle({ type: 'step' });
     await rec.next('metrics', (e) => e.batch.step.includes(lastStep + 1) && e.batch.run.includes(1));
