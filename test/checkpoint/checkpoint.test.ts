@@ -2,7 +2,7 @@
 // extremes, infinities and NaN payloads), every task's model restored from a checkpoint computing
 // the identical forward output on the CPU and WebGPU backends (also across the two), and a clear
 // message for every kind of bad input.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   captureCheckpoint,
   CHECKPOINT_FORMAT,
@@ -10,6 +10,7 @@ import {
   CheckpointError,
   decodeCheckpoint,
   encodeCheckpoint,
+  modelFromCheckpoint,
   restoreCheckpoint,
   type Checkpoint,
 } from '../../src/engine/checkpoint/checkpoint.ts';
@@ -343,6 +344,27 @@ describe('captureCheckpoint / restoreCheckpoint', () => {
       (await captureCheckpoint(model, { task: 'mlp-spirals', seed: 1, step: 0 })).params.every((p) => p.data.every((v) => v === 0.5)),
     ).toBe(true);
     model.dispose();
+  });
+
+  it("modelFromCheckpoint builds the checkpoint's seed, restores it, and disposes the model when the checkpoint does not fit", async () => {
+    const placed = (await loadTask('mlp-spirals')).place(b.cpu);
+    const source = placed.buildModel(3);
+    const checkpoint = await captureCheckpoint(source, { task: 'mlp-spirals', seed: 3, step: 0 });
+    for (const p of checkpoint.params) p.data.fill(0.25);
+    const restored = modelFromCheckpoint(placed, checkpoint, { task: 'mlp-spirals' });
+    const back = await captureCheckpoint(restored, { task: 'mlp-spirals', seed: 3, step: 0, createdAt: checkpoint.createdAt });
+    expectSameCheckpoint(back, checkpoint);
+    const seeds = vi.spyOn(placed, 'buildModel');
+    const dispose = vi.spyOn(Object.getPrototypeOf(restored) as Module, 'dispose');
+    expect(() => modelFromCheckpoint(placed, checkpoint, { task: 'cnn-mnist' })).toThrow(
+      'restoreCheckpoint: the checkpoint is of task "mlp-spirals", the model of task "cnn-mnist"',
+    );
+    expect(seeds).toHaveBeenCalledWith(3);
+    expect(dispose).toHaveBeenCalledTimes(1);
+    dispose.mockRestore();
+    seeds.mockRestore();
+    for (const m of [source, restored]) m.dispose();
+    placed.dispose();
   });
 
   it('capture refuses an unknown task', async () => {

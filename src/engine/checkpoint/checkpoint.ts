@@ -324,6 +324,25 @@ export function restoreCheckpoint(model: Module, checkpoint: Checkpoint, expecte
   }
 }
 
+/**
+ * A fresh model of the checkpoint's seed (from `placed`, a placed task) holding the checkpoint's
+ * values, checked as restoreCheckpoint checks them; the model is disposed when they do not fit.
+ */
+export function modelFromCheckpoint<M extends Module = Module>(
+  placed: { buildModel(seed: number): Module },
+  checkpoint: Checkpoint,
+  expected: RestoreExpectation = {},
+): M {
+  const model = placed.buildModel(checkpoint.seed);
+  try {
+    restoreCheckpoint(model, checkpoint, expected);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model as M;
+}
+
 // ---- helpers ----------------------------------------------------------------------------------
 
 function align4(n: number): number {

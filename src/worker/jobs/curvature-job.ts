@@ -5,17 +5,11 @@
 import type { BiasMode, FisherType } from '../../engine/curvature/factors.ts';
 import { loadTask, TASK_IDS, type TaskId } from '../../engine/lab/tasks.ts';
 import { curvatureReport, type CurvatureReport } from '../../engine/tools/curvature-report/curvature-report.ts';
+import { modelFromCheckpoint } from '../../engine/checkpoint/checkpoint.ts';
 import type { Module } from '../../engine/nn/module.ts';
 import { configRecord, JobConfigError, readChoice, readInteger, rethrowCancelled, unknownFields, type JobDefinition } from './job.ts';
 import { MAX_CURVATURE_EXAMPLES, MAX_EXACT_PARAMS } from './limits.ts';
-import {
-  checkpointOrigin,
-  readModelSource,
-  restoredModel,
-  sourceCheckpoint,
-  type BuiltSource,
-  type CheckpointSource,
-} from './model-source.ts';
+import { checkpointOrigin, readModelSource, sourceCheckpoint, type BuiltSource, type CheckpointSource } from './model-source.ts';
 
 export type CurvatureModelSource = { kind: 'fresh'; seed: number } | CheckpointSource;
 
@@ -99,7 +93,7 @@ export const curvatureJob: JobDefinition<CurvatureJobConfig, CurvatureJobResult>
     let model: Module | null = null;
     try {
       model = checkpoint
-        ? restoredModel(placed, checkpoint, config.task)
+        ? modelFromCheckpoint(placed, checkpoint, { task: config.task })
         : placed.buildModel(config.model.kind === 'fresh' ? config.model.seed : 1);
       const report = await curvatureReport(placed, model, {
         trainSize: loaded.trainSize,

@@ -5,6 +5,7 @@
 // the K-FAC edit and both baselines, so the page's ρ slider reads them without another job.
 import { EXPERIMENT_IDS, EXPERIMENTS, placeExperiment, type ExperimentId } from '../../engine/memorisation/experiments.ts';
 import { runEditSweep, trainExperimentModel, type SweepResult } from '../../engine/memorisation/sweep.ts';
+import { modelFromCheckpoint } from '../../engine/checkpoint/checkpoint.ts';
 import type { Module } from '../../engine/nn/module.ts';
 import { deviceOf } from '../../engine/lab/report.ts';
 import {
@@ -22,7 +23,6 @@ import {
   checkpointOrigin,
   encodeModel,
   readModelSource,
-  restoredModel,
   sourceCheckpoint,
   type BuiltSource,
   type CheckpointSource,
@@ -132,7 +132,7 @@ export const editJob: JobDefinition<EditJobConfig, EditJobResult> = {
       let bytes: Uint8Array | null = null;
       let steps: number;
       if (checkpoint) {
-        model = restoredModel(placed, checkpoint, definition.baseTask);
+        model = modelFromCheckpoint(placed, checkpoint, { task: definition.baseTask });
         steps = checkpoint.step;
       } else {
         steps = config.model.kind === 'train' ? config.model.steps : definition.training.steps;

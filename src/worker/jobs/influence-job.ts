@@ -25,6 +25,7 @@ import {
 } from '../../engine/tools/influence/classifier.ts';
 import { topInfluences, type InfluenceMethod } from '../../engine/tools/influence/scores.ts';
 import { keep, readAndDispose, scope } from '../../engine/tensor.ts';
+import { modelFromCheckpoint } from '../../engine/checkpoint/checkpoint.ts';
 import {
   configRecord,
   describeValue,
@@ -35,7 +36,7 @@ import {
   unknownFields,
   type JobDefinition,
 } from './job.ts';
-import { encodeModel, readModelSource, restoredModel, sourceCheckpoint, type BuiltSource, type CheckpointSource } from './model-source.ts';
+import { encodeModel, readModelSource, sourceCheckpoint, type BuiltSource, type CheckpointSource } from './model-source.ts';
 
 export type InfluenceModelSource = { kind: 'train'; steps: number; seed: number } | CheckpointSource;
 export type InfluenceQuery = { kind: 'test'; index: number } | { kind: 'drawn'; pixels: number[]; label: number | null };
@@ -283,7 +284,7 @@ export const influenceJob: JobDefinition<InfluenceJobConfig, InfluenceJobResult>
     const t0 = performance.now();
     let model: ClassifierModel;
     if (checkpoint) {
-      model = restoredModel<ClassifierModel>(placed, checkpoint, config.task);
+      model = modelFromCheckpoint<ClassifierModel>(placed, checkpoint, { task: config.task });
     } else {
       model = await trainClassifier({
         placed,

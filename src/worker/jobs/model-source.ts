@@ -1,13 +1,12 @@
 // Where a job's model comes from (docs/architecture.md): built here (a fresh model of a seed, or one
 // trained by the job's recipe) or a checkpoint's bytes (trained on a page, stored or uploaded). The
 // jobs that accept a checkpoint share its config reader, the decode-and-check of its task before
-// anything is placed on the device, its restore into a fresh model, and the encoding of a model
-// trained here as a checkpoint to hand back to the page.
+// anything is placed on the device (restored with the engine's modelFromCheckpoint), and the
+// encoding of a model trained here as a checkpoint to hand back to the page.
 import {
   captureCheckpoint,
   decodeCheckpoint,
   encodeCheckpoint,
-  restoreCheckpoint,
   type Checkpoint,
   type CheckpointMeta,
 } from '../../engine/checkpoint/checkpoint.ts';
@@ -72,22 +71,6 @@ export function sourceCheckpoint(
   if (checkpoint.task !== task)
     throw new JobConfigError([`${job}.model: the checkpoint is a model of task "${checkpoint.task}", ${expected}`]);
   return checkpoint;
-}
-
-/** A fresh model of the checkpoint's seed with the checkpoint's values (names and shapes checked); disposed if they do not fit. */
-export function restoredModel<M extends Module = Module>(
-  placed: { buildModel(seed: number): Module },
-  checkpoint: Checkpoint,
-  task: TaskId,
-): M {
-  const model = placed.buildModel(checkpoint.seed);
-  try {
-    restoreCheckpoint(model, checkpoint, { task });
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return model as M;
 }
 
 /** Who made the checkpoint, in a few words (its label, else its optimizer), or null. */

@@ -3,6 +3,7 @@
 // keep it and prune it again without retraining) or a checkpoint; then every method at every
 // sparsity from the same weights (pruneExperiment), with per-layer masks for the page's images.
 import { loadTask, TASKS, type TaskId } from '../../engine/lab/tasks.ts';
+import { modelFromCheckpoint } from '../../engine/checkpoint/checkpoint.ts';
 import type { Module } from '../../engine/nn/module.ts';
 import { PRUNE_METHODS, type PruneMethod } from '../../engine/tools/prune/curvature.ts';
 import { pruneExperiment, trainForPruning, type PruneExperimentResult } from '../../engine/tools/prune/prune-experiment.ts';
@@ -18,7 +19,7 @@ import {
   type JobDefinition,
 } from './job.ts';
 import { MAX_CURVATURE_EXAMPLES, MAX_TRAIN_STEPS } from './limits.ts';
-import { encodeModel, readModelSource, restoredModel, sourceCheckpoint, type BuiltSource, type CheckpointSource } from './model-source.ts';
+import { encodeModel, readModelSource, sourceCheckpoint, type BuiltSource, type CheckpointSource } from './model-source.ts';
 
 /** The tasks the page offers: the two MNIST models of the pruning study. */
 export const PRUNE_JOB_TASKS = ['mlp-mnist', 'cnn-mnist'] as const satisfies readonly TaskId[];
@@ -138,7 +139,7 @@ export const pruneJob: JobDefinition<PruneJobConfig, PruneJobResult> = {
       let source: PruneJobResult['model'];
       let bytes: Uint8Array | null = null;
       if (checkpoint) {
-        model = restoredModel(placed, checkpoint, config.task);
+        model = modelFromCheckpoint(placed, checkpoint, { task: config.task });
         source = { kind: 'checkpoint', step: checkpoint.step, seed: checkpoint.seed };
       } else {
         const train = config.model as { kind: 'train'; steps: number; seed: number };

@@ -4,7 +4,7 @@
 // the LDS evaluation. The `influence` command and the benchmark call it; the page's job uses the
 // same pieces with its own choice of queries.
 import type { Backend } from '../../backend/backend.ts';
-import { restoreCheckpoint, type Checkpoint } from '../../checkpoint/checkpoint.ts';
+import { modelFromCheckpoint, type Checkpoint } from '../../checkpoint/checkpoint.ts';
 import { loadTask } from '../../lab/tasks.ts';
 import {
   classifierInfluence,
@@ -77,8 +77,7 @@ export async function runInfluenceExperiment(o: InfluenceExperimentOptions & { k
   const t0 = performance.now();
   let model: ClassifierModel;
   if (o.checkpoint) {
-    model = placed.buildModel(o.checkpoint.seed) as ClassifierModel;
-    restoreCheckpoint(model, o.checkpoint, { task: o.task });
+    model = modelFromCheckpoint<ClassifierModel>(placed, o.checkpoint, { task: o.task });
   } else {
     model = await trainClassifier({
       placed,

@@ -7,7 +7,7 @@
 // before each of its steps, so it runs once per sparsity. The model ends as it started.
 import { noGrad } from '../../autograd/variable.ts';
 import type { Backend } from '../../backend/backend.ts';
-import { restoreCheckpoint, type Checkpoint } from '../../checkpoint/checkpoint.ts';
+import { modelFromCheckpoint, type Checkpoint } from '../../checkpoint/checkpoint.ts';
 import { taskData, throwIfAborted, yieldToEventLoop } from '../../curvature/data.ts';
 import type { FisherType, KfacApprox } from '../../curvature/factors.ts';
 import type { PlacedTask } from '../../lab/tasks/definition.ts';
@@ -354,8 +354,7 @@ export async function pruneTask(backend: Backend, options: PruneTaskOptions): Pr
   try {
     let source: PruneTaskResult['model'];
     if (options.checkpoint) {
-      model = placed.buildModel(options.checkpoint.seed);
-      restoreCheckpoint(model, options.checkpoint, { task: options.task });
+      model = modelFromCheckpoint(placed, options.checkpoint, { task: options.task });
       source = { kind: 'checkpoint', step: options.checkpoint.step, seed: options.checkpoint.seed };
     } else {
       const trained = await trainForPruning(placed, {
