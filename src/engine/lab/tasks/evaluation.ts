@@ -77,31 +77,23 @@ export function rowTask<M extends Module>(
         x: backend.tensor(gatherRows(inputs, inputLength, rows), [rows.length, ...data.inputShape], inputDtype),
         y: backend.tensor(gatherRows(labels, labelLength, rows), [rows.length, ...data.labelShape], 'int32'),
       });
+      /** The rows' cross-entropy batch (the training and the validation batch alike). */
+      const lossBatch = (model: M, inputs: Float32Array | Int32Array, labels: Int32Array, rows: Int32Array) => {
+        const { x, y } = upload(inputs, labels, rows);
+        return {
+          forward: () => data.forward(model, x),
+          loss: { spec: CROSS_ENTROPY, targets: y },
+          dispose() {
+            x.dispose();
+            y.dispose();
+          },
+        };
+      };
       return {
         backend,
         buildModel: (seed) => data.buildModel(backend, seed),
-        batch(model, indices) {
-          const { x, y } = upload(data.trainInputs, data.trainLabels, indices);
-          return {
-            forward: () => data.forward(model, x),
-            loss: { spec: CROSS_ENTROPY, targets: y },
-            dispose() {
-              x.dispose();
-              y.dispose();
-            },
-          };
-        },
-        validationBatch(model, indices) {
-          const { x, y } = upload(data.valInputs, data.valLabels, indices);
-          return {
-            forward: () => data.forward(model, x),
-            loss: { spec: CROSS_ENTROPY, targets: y },
-            dispose() {
-              x.dispose();
-              y.dispose();
-            },
-          };
-        },
+        batch: (model, indices) => lossBatch(model, data.trainInputs, data.trainLabels, indices),
+        validationBatch: (model, indices) => lossBatch(model, data.valInputs, data.valLabels, indices),
         evaluate: (model) =>
           inEvalMode(model, () =>
             chunkedAccuracy(valSize, (rows) => {
