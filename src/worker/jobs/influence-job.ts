@@ -10,6 +10,7 @@ import { noGrad, constant } from '../../engine/autograd/variable.ts';
 import { loadTask } from '../../engine/lab/tasks.ts';
 import {
   classifierInfluence,
+  classifierModel,
   classifierLds,
   DEFAULT_RECIPE,
   INFLUENCE_TASKS,
@@ -17,7 +18,6 @@ import {
   pickImages,
   standardise,
   toGreyLevels,
-  trainClassifier,
   type ClassifierModel,
   type ImageSet,
   type InfluenceImages,
@@ -25,7 +25,6 @@ import {
 } from '../../engine/tools/influence/classifier.ts';
 import { topInfluences, type InfluenceMethod } from '../../engine/tools/influence/scores.ts';
 import { keep, readAndDispose, scope } from '../../engine/tensor.ts';
-import { modelFromCheckpoint } from '../../engine/checkpoint/checkpoint.ts';
 import {
   configRecord,
   describeValue,
@@ -281,22 +280,17 @@ export const influenceJob: JobDefinition<InfluenceJobConfig, InfluenceJobResult>
     const steps = config.model.kind === 'train' ? config.model.steps : config.ldsSteps;
     const seed = config.model.kind === 'train' ? config.model.seed : (checkpoint?.seed ?? 1);
     const recipe = { ...DEFAULT_RECIPE, steps };
-    const t0 = performance.now();
-    let model: ClassifierModel;
-    if (checkpoint) {
-      model = modelFromCheckpoint<ClassifierModel>(placed, checkpoint, { task: config.task });
-    } else {
-      model = await trainClassifier({
-        placed,
-        images,
-        rows: trainRows,
-        recipe,
-        seed,
-        signal,
-        onStep: (s, loss) => progress({ stage: 'training the model', done: s + 1, total: steps, values: { loss } }),
-      }).catch(cancelled);
-    }
-    const trainSeconds = (performance.now() - t0) / 1000;
+    const { model, trainSeconds } = await classifierModel({
+      placed,
+      images,
+      rows: trainRows,
+      recipe,
+      seed,
+      checkpoint,
+      task: config.task,
+      signal,
+      onStep: (s, loss) => progress({ stage: 'training the model', done: s + 1, total: steps, values: { loss } }),
+    }).catch(cancelled);
     try {
       if (config.action === 'lds') {
         const queries = pickImages(

@@ -5,6 +5,7 @@
 // computed under each method at one damping (relative to K-FAC's mean eigenvalue, so one setting
 // suits both models), and the LDS evaluation retrains the same recipe on random half subsets.
 import { constant, type Variable } from '../../autograd/variable.ts';
+import { modelFromCheckpoint, type Checkpoint } from '../../checkpoint/checkpoint.ts';
 import type { CurvatureBatch, CurvatureData } from '../../curvature/data.ts';
 import { fitCurvature, fitEkfac, type EkfacCurvature, type KroneckerCurvature } from '../../curvature/toolkit.ts';
 import { loadMnist } from '../../data/mnist.ts';
@@ -138,6 +139,20 @@ export async function trainClassifier(args: {
     model.dispose();
     throw e;
   }
+}
+
+/**
+ * The model to score: the checkpoint's, restored (names and shapes checked), or else a model trained
+ * by trainClassifier; with the seconds either took.
+ */
+export async function classifierModel(
+  args: Parameters<typeof trainClassifier>[0] & { checkpoint: Checkpoint | null; task: InfluenceTaskId },
+): Promise<{ model: ClassifierModel; trainSeconds: number }> {
+  const t0 = performance.now();
+  const model = args.checkpoint
+    ? modelFromCheckpoint<ClassifierModel>(args.placed, args.checkpoint, { task: args.task })
+    : await trainClassifier(args);
+  return { model, trainSeconds: (performance.now() - t0) / 1000 };
 }
 
 export interface ClassifierInfluenceOptions {

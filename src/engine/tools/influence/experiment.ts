@@ -4,16 +4,15 @@
 // the LDS evaluation. The `influence` command and the benchmark call it; the page's job uses the
 // same pieces with its own choice of queries.
 import type { Backend } from '../../backend/backend.ts';
-import { modelFromCheckpoint, type Checkpoint } from '../../checkpoint/checkpoint.ts';
+import type { Checkpoint } from '../../checkpoint/checkpoint.ts';
 import { loadTask } from '../../lab/tasks.ts';
 import {
   classifierInfluence,
   classifierLds,
+  classifierModel,
   DEFAULT_RECIPE,
   loadInfluenceImages,
   pickImages,
-  trainClassifier,
-  type ClassifierModel,
   type InfluenceTaskId,
   type TrainingRecipe,
 } from './classifier.ts';
@@ -74,22 +73,17 @@ export async function runInfluenceExperiment(o: InfluenceExperimentOptions & { k
   const trainRows = Int32Array.from({ length: o.examples }, (_, i) => i);
   const queryRows = Array.from({ length: o.queries }, (_, i) => i);
   const queries = pickImages(images.test, queryRows);
-  const t0 = performance.now();
-  let model: ClassifierModel;
-  if (o.checkpoint) {
-    model = modelFromCheckpoint<ClassifierModel>(placed, o.checkpoint, { task: o.task });
-  } else {
-    model = await trainClassifier({
-      placed,
-      images,
-      rows: trainRows,
-      recipe,
-      seed: o.seed,
-      signal: o.signal,
-      onStep: (s) => o.onProgress?.({ stage: 'training the model', done: s + 1, total: recipe.steps }),
-    });
-  }
-  const trainSeconds = (performance.now() - t0) / 1000;
+  const { model, trainSeconds } = await classifierModel({
+    placed,
+    images,
+    rows: trainRows,
+    recipe,
+    seed: o.seed,
+    checkpoint: o.checkpoint ?? null,
+    task: o.task,
+    signal: o.signal,
+    onStep: (s) => o.onProgress?.({ stage: 'training the model', done: s + 1, total: recipe.steps }),
+  });
   try {
     const inf = await classifierInfluence({
       model,
