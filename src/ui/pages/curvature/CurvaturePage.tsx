@@ -4,13 +4,13 @@
 // small layers, the exact GGN block's eigenvalues; how closely each fits the exact block; and
 // expand next to reduce with the time their factors took. Training and the report run as worker
 // jobs, so the page stays responsive; the settings live in the URL.
-import { useCallback, useEffect, useId, useMemo } from 'react';
+import { useCallback, useId, useMemo } from 'react';
 import { TASK_IDS, TASKS, type TaskId } from '../../../engine/lab/tasks.ts';
 import type { ReportHeatmap, ReportLayer } from '../../../engine/tools/curvature-report/curvature-report.ts';
 import { ChartFigure, ChartTable } from '../../charts/ChartFigure.tsx';
 import { buildFactorFigure, factorSummary, factorTable, matrixSizeNote } from '../../charts/curvature-figures.ts';
 import { usePlot } from '../../charts/use-plot.ts';
-import { loadPlotly } from '../../charts/plotly-loader.ts';
+import { useToolPageStart } from '../../tool-page/use-tool-page.ts';
 import { MessageList } from '../../components/Messages.tsx';
 import { describeCheckpoint } from '../../checkpoints/checkpoint-library.ts';
 import { CheckpointCard } from '../../tool-page/CheckpointCard.tsx';
@@ -28,6 +28,7 @@ import {
   spectrumTable,
   type Approx,
 } from './report-figures.ts';
+import '../../tool-page/tool-page.css';
 import './curvature-page.css';
 
 const SOURCE_LABELS: Record<ModelSource, string> = {
@@ -43,20 +44,10 @@ const FISHER_LABELS: Record<(typeof FISHER_CHOICES)[number], string> = {
 };
 
 export function CurvaturePage({ query }: { query: string }) {
-  const init = useCurvaturePage((s) => s.init);
-  useEffect(() => init(query), [init, query]);
-  // The chart library is large: parse it while the user sets up, not when the report arrives.
-  useEffect(() => {
-    loadPlotly().then(
-      () => useCurvaturePage.setState({ chartsReady: true }),
-      () => {
-        // The figures show the load failure themselves.
-      },
-    );
-  }, []);
+  useToolPageStart(useCurvaturePage, query);
   const result = useCurvaturePage((s) => s.result);
   return (
-    <div className="curvature-page">
+    <div className="tool-page curvature-page">
       <div className="page-intro">
         <h2>Curvature, layer by layer</h2>
         <p>

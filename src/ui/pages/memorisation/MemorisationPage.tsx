@@ -30,6 +30,7 @@ import {
   spectrumTable,
 } from './memorisation-figures.ts';
 import { useMemorisationPage } from './memorisation-store.ts';
+import '../../tool-page/tool-page.css';
 import './memorisation-page.css';
 
 export function MemorisationPage({ query }: { query: string }) {
@@ -42,7 +43,7 @@ export function MemorisationPage({ query }: { query: string }) {
   }, []);
   const result = useMemorisationPage((s) => s.result);
   return (
-    <div className="memorisation-page">
+    <div className="tool-page memorisation-page">
       <div className="page-intro">
         <h2>Memorisation and rules in the curvature spectrum</h2>
         <p>

@@ -3,9 +3,9 @@
 // on the first layer run from the same weights at several widths in one 'ngd' worker job; the page
 // shows the residual per step against each method's predicted line, two outputs' trajectories, λ₀
 // of the Gram matrix, and a width slider along which NGD's per-step ratio approaches 1 − η.
-import { useEffect, useId, useMemo } from 'react';
+import { useId, useMemo } from 'react';
 import { ChartTable } from '../../charts/ChartFigure.tsx';
-import { loadPlotly } from '../../charts/plotly-loader.ts';
+import { useToolPageStart } from '../../tool-page/use-tool-page.ts';
 import { MessageList } from '../../components/Messages.tsx';
 import type { NgdJobResult } from '../../../worker/jobs/ngd-job.ts';
 import { Figure, JobProgressBar, NumberField } from '../../tool-page/page-parts.tsx';
@@ -22,6 +22,7 @@ import {
   widthTable,
 } from './ngd-figures.ts';
 import { DATASET_LABELS, NGD_PAGE_DATASETS, useNgdPage, type NgdPageDataset } from './ngd-store.ts';
+import '../../tool-page/tool-page.css';
 import '../curvature/curvature-page.css';
 import '../thermodynamic/tool-pages.css';
 
@@ -38,22 +39,13 @@ window.__ngd = {
 };
 
 export function NgdPage({ query }: { query: string }) {
-  const init = useNgdPage((s) => s.init);
-  useEffect(() => init(query), [init, query]);
-  useEffect(() => {
-    loadPlotly().then(
-      () => useNgdPage.setState({ chartsReady: true }),
-      () => {
-        // The figures show the load failure themselves.
-      },
-    );
-  }, []);
+  useToolPageStart(useNgdPage, query);
   const result = useNgdPage((s) => s.result);
   const messages = useNgdPage((s) => s.messages);
   const urlErrors = useNgdPage((s) => s.urlErrors);
   const dismiss = useNgdPage((s) => s.dismissMessage);
   return (
-    <div className="curvature-page ngd-page">
+    <div className="tool-page curvature-page ngd-page">
       <div className="page-intro">
         <h2>Natural gradient on wide networks</h2>
         <p>

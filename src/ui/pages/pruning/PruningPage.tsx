@@ -3,11 +3,11 @@
 // sparsities, and compare test accuracy against sparsity, the OBS-predicted against the measured loss
 // increase, and what each mask keeps (for the MLP's first layer: the pixels each unit still sees).
 // Training and pruning run as one worker job; the settings live in the URL.
-import { useCallback, useEffect, useId, useMemo, useState } from 'react';
+import { useCallback, useId, useMemo, useState } from 'react';
 import { TASKS } from '../../../engine/lab/tasks.ts';
 import { MAX_CURVATURE_EXAMPLES, MAX_TRAIN_STEPS } from '../../../worker/jobs/limits.ts';
 import { ChartFigure } from '../../charts/ChartFigure.tsx';
-import { loadPlotly } from '../../charts/plotly-loader.ts';
+import { useToolPageStart } from '../../tool-page/use-tool-page.ts';
 import { usePlot } from '../../charts/use-plot.ts';
 import { describeCheckpoint } from '../../checkpoints/checkpoint-library.ts';
 import { CheckpointCard } from '../../tool-page/CheckpointCard.tsx';
@@ -33,25 +33,17 @@ import {
 import type { PruneRun } from '../../../engine/tools/prune/prune-experiment.ts';
 import { usePruningPage } from './pruning-store.ts';
 import { PRUNING_METHODS, PRUNING_TASKS, type PruningTask } from './pruning-url.ts';
+import '../../tool-page/tool-page.css';
 import './pruning-page.css';
 
 export function PruningPage({ query }: { query: string }) {
-  const init = usePruningPage((s) => s.init);
-  useEffect(() => init(query), [init, query]);
-  useEffect(() => {
-    loadPlotly().then(
-      () => usePruningPage.setState({ chartsReady: true }),
-      () => {
-        // The figures show the load failure themselves.
-      },
-    );
-  }, []);
+  useToolPageStart(usePruningPage, query);
   const result = usePruningPage((s) => s.result);
   const messages = usePruningPage((s) => s.messages);
   const urlErrors = usePruningPage((s) => s.urlErrors);
   const dismiss = usePruningPage((s) => s.dismissMessage);
   return (
-    <div className="pruning-page">
+    <div className="tool-page pruning-page">
       <div className="page-intro">
         <h2>Pruning with second-order information</h2>
         <p>

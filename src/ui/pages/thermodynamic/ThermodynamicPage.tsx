@@ -3,9 +3,9 @@
 // same weights and batches; the device's inverse error against its samples S and bits b, on the
 // model's own factors; and the cost model digital n³ vs analog n²κ² with the measured condition
 // numbers as the model widens. Everything runs as one 'thermo' worker job; settings live in the URL.
-import { useEffect, useId, useState } from 'react';
+import { useId, useState } from 'react';
 import { ChartTable } from '../../charts/ChartFigure.tsx';
-import { loadPlotly } from '../../charts/plotly-loader.ts';
+import { useToolPageStart } from '../../tool-page/use-tool-page.ts';
 import { MessageList } from '../../components/Messages.tsx';
 import { MAX_TRAIN_STEPS } from '../../../worker/jobs/limits.ts';
 import type { ThermoJobResult } from '../../../worker/jobs/thermo-job.ts';
@@ -36,6 +36,7 @@ import {
   useThermoPage,
   type ThermoPageTask,
 } from './thermo-store.ts';
+import '../../tool-page/tool-page.css';
 import '../curvature/curvature-page.css';
 import './tool-pages.css';
 
@@ -52,22 +53,13 @@ window.__thermo = {
 };
 
 export function ThermodynamicPage({ query }: { query: string }) {
-  const init = useThermoPage((s) => s.init);
-  useEffect(() => init(query), [init, query]);
-  useEffect(() => {
-    loadPlotly().then(
-      () => useThermoPage.setState({ chartsReady: true }),
-      () => {
-        // The figures show the load failure themselves.
-      },
-    );
-  }, []);
+  useToolPageStart(useThermoPage, query);
   const result = useThermoPage((s) => s.result);
   const messages = useThermoPage((s) => s.messages);
   const urlErrors = useThermoPage((s) => s.urlErrors);
   const dismiss = useThermoPage((s) => s.dismissMessage);
   return (
-    <div className="curvature-page thermo-page">
+    <div className="tool-page curvature-page thermo-page">
       <div className="page-intro">
         <h2>Thermodynamic K-FAC: inverting curvature on noisy analog hardware</h2>
         <p>
