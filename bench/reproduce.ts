@@ -52,7 +52,7 @@ import {
 } from './race-stats.ts';
 
 const OPTIMIZERS = ['sgd', 'adam', 'kfac-expand', 'kfac-reduce'] as const;
-type RaceOptimizer = (typeof OPTIMIZERS)[number];
+export type RaceOptimizer = (typeof OPTIMIZERS)[number];
 const LABELS: Record<RaceOptimizer, string> = { sgd: 'SGD', adam: 'Adam', 'kfac-expand': 'K-FAC-expand', 'kfac-reduce': 'K-FAC-reduce' };
 const KFAC: readonly RaceOptimizer[] = ['kfac-expand', 'kfac-reduce'];
 
@@ -61,7 +61,7 @@ const MAX_WIDEN = 2;
 const STEPS_GOAL = 0.75;
 const TIME_GOAL = 1.0;
 
-interface TaskPlan {
+export interface TaskPlan {
   task: TaskId;
   target: number;
   /** Step limit (and the end of the cosine decay). */
@@ -82,7 +82,7 @@ const damping = (values: number[]): TuneAxis => ({ key: 'damping', values, space
 
 // Grid centres from earlier tunings of this benchmark (bench/results/reproduce*.md) and short pilots;
 // the widening rule moves them when they are off.
-const PLANS: TaskPlan[] = [
+export const PLANS: TaskPlan[] = [
   {
     task: 'vit-mnist',
     target: 0.7,
@@ -163,13 +163,13 @@ function scheduleOf(plan: TaskPlan): Record<string, ParamValue> {
 }
 
 /** The fixed settings of each optimizer in the race (the tuned axes come on top). */
-function baseEntry(id: RaceOptimizer, plan: TaskPlan, adamLr: number | null): OptimizerEntry {
+export function baseEntry(id: RaceOptimizer, plan: TaskPlan, adamLr: number | null): OptimizerEntry {
   const hyper: Record<string, ParamValue> =
     id === 'sgd' ? {} : id === 'adam' ? {} : { klClip: 0, ...(adamLr !== null ? { fallbackLr: adamLr } : {}) };
   return { id, label: LABELS[id], hyper, schedule: scheduleOf(plan) };
 }
 
-function configOf(plan: TaskPlan, seed: number, optimizers: OptimizerEntry[], steps = plan.steps): ExperimentConfig {
+export function configOf(plan: TaskPlan, seed: number, optimizers: OptimizerEntry[], steps = plan.steps): ExperimentConfig {
   return {
     task: plan.task,
     batchSize: TASKS[plan.task].defaultBatchSize,

@@ -5,6 +5,11 @@ const BENCHES: Record<string, { about: string; run: (args: string[]) => Promise<
       'matmul GFLOP/s, ours vs TensorFlow.js WebGPU, then ours WASM vs jax-js WASM, TensorFlow.js WASM and the reference CPU (square sizes and K-FAC XᵀX shapes)',
     run: async () => (await import('./matmul.ts')).runMatmulBench(),
   },
+  'kfac-ablation': {
+    about:
+      'Why K-FAC does not beat Adam on the tiny ViT: Fisher type × damping × lr, ε, batch and fallback changed one at a time under the race protocol; factor noise, damped spectra, cost per step [--seeds 1,2,3] [--max-steps 150] [--budget-s 760]',
+    run: async (args) => (await import('./kfac-ablation.ts')).runKfacAblationBench(args),
+  },
   kfac: {
     about:
       'K-FAC cost: expand vs reduce factor time as R grows; time per step vs SGD and Adam on the tiny ViT, per-phase times, the ≤ 1.3× Adam goal check [--backend webgpu|wasm|cpu]',
