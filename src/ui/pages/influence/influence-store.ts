@@ -9,6 +9,7 @@ import { listCheckpoints, readCheckpoint, type CheckpointSummary, type StoredChe
 import { checkpointActions } from '../../checkpoints/checkpoint-actions.ts';
 import { takeHandedModel } from '../../checkpoints/handoff.ts';
 import { JobFailure, startJob, type JobHandle } from '../../jobs/job-client.ts';
+import { downloadText } from '../../results/exports.ts';
 import { routeHash } from '../../router.ts';
 import {
   DEFAULT_INFLUENCE_SETTINGS,
@@ -321,15 +322,7 @@ export const useInfluencePage = create<InfluencePageState>()((set, get) => {
         scores: scores ? { ...scores, model: { ...scores.model, checkpoint: undefined } } : null,
         lds,
       };
-      const blob = new Blob([JSON.stringify(plain(data), null, 1)], { type: 'application/json' });
-      const url = URL.createObjectURL(blob);
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = `influence-${settings.task}.json`;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      downloadText(`influence-${settings.task}.json`, JSON.stringify(plain(data), null, 1), 'application/json');
     },
 
     dismissMessage: (id) => set((s) => ({ messages: s.messages.filter((m) => m.id !== id) })),

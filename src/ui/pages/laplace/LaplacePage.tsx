@@ -8,7 +8,7 @@ import { TASKS, type TaskId } from '../../../engine/lab/tasks.ts';
 import type { ClassificationMetrics } from '../../../engine/laplace/calibration.ts';
 import { MARGLIK_TASKS } from '../../../worker/jobs/marglik-job.ts';
 import { ChartFigure, ChartTable } from '../../charts/ChartFigure.tsx';
-import { loadPlotly } from '../../charts/plotly-loader.ts';
+import { useToolPageStart } from '../../tool-page/use-tool-page.ts';
 import { usePlot } from '../../charts/use-plot.ts';
 import { MessageList } from '../../components/Messages.tsx';
 import {
@@ -30,17 +30,8 @@ import { SETTING_LIMITS, useLaplacePage, type LaplaceSettings } from './laplace-
 import './laplace-page.css';
 
 export function LaplacePage({ query }: { query: string }) {
-  const init = useLaplacePage((s) => s.init);
-  useEffect(() => init(query), [init, query]);
+  useToolPageStart(useLaplacePage, query);
   useEffect(installLaplaceHook, []);
-  useEffect(() => {
-    loadPlotly().then(
-      () => useLaplacePage.setState({ chartsReady: true }),
-      () => {
-        // The figures show the load failure themselves.
-      },
-    );
-  }, []);
   const messages = useLaplacePage((s) => s.messages);
   const urlErrors = useLaplacePage((s) => s.urlErrors);
   const dismiss = useLaplacePage((s) => s.dismissMessage);

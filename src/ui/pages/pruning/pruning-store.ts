@@ -7,6 +7,7 @@ import type { PruneJobResult } from '../../../worker/jobs/prune-job.ts';
 import { listCheckpoints, readCheckpoint, type CheckpointSummary, type StoredCheckpoint } from '../../checkpoints/checkpoint-library.ts';
 import { checkpointActions } from '../../checkpoints/checkpoint-actions.ts';
 import { JobFailure, startJob, type JobHandle } from '../../jobs/job-client.ts';
+import { downloadText } from '../../results/exports.ts';
 import { routeHash } from '../../router.ts';
 import {
   DEFAULT_PRUNING_SETTINGS,
@@ -206,13 +207,7 @@ export const usePruningPage = create<PruningPageState>()((set, get) => {
     exportJson() {
       const result = get().result;
       if (!result) return;
-      const blob = new Blob([pruningResultJson(result)], { type: 'application/json' });
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `pruning-${result.task}.json`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      downloadText(`pruning-${result.task}.json`, pruningResultJson(result), 'application/json');
     },
 
     ...checkpointActions({
