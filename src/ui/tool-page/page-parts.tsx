@@ -1,6 +1,6 @@
 // Pieces the lab's tool pages share (Curvature, Pruning, Memorisation, Thermodynamic, NGD …): a labelled
 // number input, a job's progress bar (role="progressbar"), and a plotly figure inside the accessible ChartFigure.
-import { useCallback, useId, useMemo } from 'react';
+import { useCallback, useId, useMemo, type ReactNode } from 'react';
 import { ChartFigure } from '../charts/ChartFigure.tsx';
 import { formatValue, type DataTable } from '../charts/data-table.ts';
 import type { LegendItem } from '../charts/legend-items.ts';
@@ -58,12 +58,15 @@ export function JobProgressBar({
   label,
   testId,
   ariaLabel,
+  children,
 }: {
   job: ProgressJobView;
   label: string;
   testId: string;
   /** The bar's accessible name; `${label} progress` unless given. */
   ariaLabel?: string;
+  /** Shown under the bar (e.g. the failure as an alert). */
+  children?: ReactNode;
 }) {
   const p = job.progress;
   const total = p && p.total > 0 ? p.total : 1;
@@ -93,6 +96,7 @@ export function JobProgressBar({
       >
         <div className="bar-fill" style={{ width: `${job.status === 'done' ? 100 : (100 * done) / total}%` }} />
       </div>
+      {children}
     </div>
   );
 }

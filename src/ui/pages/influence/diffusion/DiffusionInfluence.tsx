@@ -6,6 +6,7 @@ import { useCallback, useId, useMemo } from 'react';
 import { ChartFigure, ChartTable } from '../../../charts/ChartFigure.tsx';
 import { formatValue } from '../../../charts/data-table.ts';
 import { usePlot } from '../../../charts/use-plot.ts';
+import { JobProgressBar } from '../../../tool-page/page-parts.tsx';
 import { DIFFUSION_METHODS_FOR_UI, type DiffusionMethodId } from './methods.ts';
 import {
   buildInfluenceScatter,
@@ -19,7 +20,7 @@ import {
   scoresFor,
   topOverlap,
 } from './diffusion-figures.ts';
-import { reusesWeights, useDiffusion, type DiffusionJobView, type DiffusionSettings } from './diffusion-store.ts';
+import { reusesWeights, useDiffusion, type DiffusionSettings } from './diffusion-store.ts';
 import './diffusion.css';
 
 const TOP_K = 8;
@@ -79,44 +80,6 @@ function NumberInput(props: {
       {props.help && (
         <p className="field-help" id={`${id}-help`}>
           {props.help}
-        </p>
-      )}
-    </div>
-  );
-}
-
-function ProgressBar({ job }: { job: DiffusionJobView }) {
-  const p = job.progress;
-  const total = p && p.total > 0 ? p.total : 1;
-  const done = p ? Math.min(p.done, total) : 0;
-  const loss = p?.values?.loss;
-  const text =
-    job.status === 'running'
-      ? `${p?.stage ?? 'starting'}: ${done} / ${total}${loss !== undefined ? `, loss ${formatValue(loss)}` : ''}`
-      : job.status === 'done'
-        ? `done in ${((job.elapsedMs ?? 0) / 1000).toFixed(1)} s`
-        : job.status === 'cancelled'
-          ? 'cancelled'
-          : `failed: ${job.error ?? ''}`;
-  return (
-    <div className="job-progress" data-testid="diffusion-progress" data-status={job.status}>
-      <div className="job-progress-head">
-        <strong>Diffusion model</strong> <span>{text}</span>
-      </div>
-      <div
-        role="progressbar"
-        aria-label="Diffusion model progress"
-        aria-valuemin={0}
-        aria-valuemax={total}
-        aria-valuenow={done}
-        aria-valuetext={text}
-        className="bar"
-      >
-        <div className="bar-fill" style={{ width: `${job.status === 'done' ? 100 : (100 * done) / total}%` }} />
-      </div>
-      {job.status === 'failed' && (
-        <p role="alert" className="diffusion-error" data-testid="diffusion-error">
-          {job.error}
         </p>
       )}
     </div>
@@ -259,7 +222,15 @@ function DiffusionSetupCard() {
           Cancel
         </button>
       </div>
-      {job && <ProgressBar job={job} />}
+      {job && (
+        <JobProgressBar job={job} label="Diffusion model" testId="diffusion-progress">
+          {job.status === 'failed' && (
+            <p role="alert" className="diffusion-error" data-testid="diffusion-error">
+              {job.error}
+            </p>
+          )}
+        </JobProgressBar>
+      )}
     </section>
   );
 }
