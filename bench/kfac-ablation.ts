@@ -628,6 +628,8 @@ function report(s: Saved): string {
     '',
     '## Cost per step (batch 64, T_inv 10, T_cov 1)',
     '',
+    'Two interleaved blocks of 10 steps per variant after 10 untimed ones, on a VM shared with other jobs: a short, noisy sample (the ms / step column of the cells below covers whole runs, but each experiment saw its own load).',
+    '',
     '| variant | ms / step | × Adam |',
     '|---|---:|---:|',
     ...s.stepCosts.map((c) => `| ${c.label} | ${c.msPerStep.toFixed(1)} | ${c.ratio.toFixed(2)} |`),
