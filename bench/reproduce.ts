@@ -25,8 +25,12 @@
 //
 // Usage: npm run bench -- reproduce [--backend cpu|wasm|webgpu] [--tasks vit-mnist,gcn-graph,transformer-modular]
 //          [--seeds 1,2,3,4,5] [--tune-seed 0] [--tuned-from bench/results/reproduce-wasm.json] [--quick] [--report-only]
+//          [--kfac-grid product|coupled] [--out <name>]
 // --tuned-from takes each task's tuned values from an earlier run's JSON (no tuning: e.g. the CPU race
 // with the values tuned on WASM); --quick is a smoke test (one trial per optimizer, 30 steps at most).
+// --kfac-grid coupled tunes K-FAC on (damping λ, lrPerDamping c) with lr = c·λ instead of lr × damping:
+// the lr that works falls with λ (bench/results/kfac-ablation.md), which a product grid misses.
+// --out <name> writes bench/results/<name>.{json,md} instead of the backend's default files.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createBackend } from '../src/engine/backend/create-backend.ts';
@@ -79,6 +83,17 @@ const lr = (values: number[], max = 10): TuneAxis => ({ key: 'lr', values, space
 const momentum = (values: number[]): TuneAxis => ({ key: 'momentum', values, space: 'one-minus', min: 0, max: 0.999 });
 const beta1 = (values: number[]): TuneAxis => ({ key: 'beta1', values, space: 'one-minus', min: 0, max: 0.99999 });
 const damping = (values: number[]): TuneAxis => ({ key: 'damping', values, space: 'log', min: 1e-8, max: 10 });
+const lrPerDamping = (values: number[]): TuneAxis => ({ key: 'lrPerDamping', values, space: 'log', min: 1e-6, max: 1e6 });
+
+/** The coupled K-FAC grid (--kfac-grid coupled): lr = c·λ, so every trial sits near the lr ∝ λ diagonal. */
+const COUPLED_KFAC_AXES = (): TuneAxis[] => [damping([1e-3, 1e-2, 1e-1]), lrPerDamping([0.1, 0.3, 1])];
+
+/** The optimizer's hyper-parameters of a tuned point: a coupled point's lrPerDamping becomes lr = c·λ. */
+export function hyperOfPoint(point: Record<string, ParamValue>): Record<string, ParamValue> {
+  if (!('lrPerDamping' in point)) return point;
+  const { lrPerDamping: c, ...rest } = point;
+  return { ...rest, lr: Number((Number(c) * Number(point.damping)).toPrecision(6)) };
+}
 
 // Grid centres from earlier tunings of this benchmark (bench/results/reproduce*.md) and short pilots;
 // the widening rule moves them when they are off.
@@ -188,9 +203,10 @@ async function tuneOne(
   seed: number,
   adamLr: number | null,
   quick: boolean,
+  initialAxes: TuneAxis[] = plan.axes[id],
 ): Promise<TuneRecord> {
   const t0 = performance.now();
-  const axes: TuneAxis[] = plan.axes[id].map((a) => ({
+  const axes: TuneAxis[] = initialAxes.map((a) => ({
     ...a,
     values: quick ? [a.values[Math.floor(a.values.length / 2)]] : [...a.values],
   }));
@@ -209,7 +225,7 @@ async function tuneOne(
       const optimizers = chunk.map((point) => ({
         ...entry,
         label: `${LABELS[id]} ${describePoint(point)}`,
-        hyper: { ...entry.hyper, ...point },
+        hyper: { ...entry.hyper, ...hyperOfPoint(point) },
       }));
       const result = await runExperiment(backend, configOf(plan, seed, optimizers, limit), {
         stopAtTarget: true,
@@ -324,6 +340,8 @@ interface TaskResult {
   tuneSeed: number;
   /** Set when the tuned values came from another run's JSON. */
   tunedFrom: string | null;
+  /** How K-FAC was tuned: lr × damping (product) or lr = c·damping (coupled). */
+  kfacGrid?: 'product' | 'coupled';
   tuning: TuneRecord[];
   rows: OptimizerRow[];
   tuneSeconds: number;
@@ -361,6 +379,7 @@ async function runTask(
   tuneSeed: number,
   tunedFrom: TaskResult | null,
   quick: boolean,
+  kfacGrid: 'product' | 'coupled' = 'product',
 ): Promise<TaskResult> {
   const t0 = performance.now();
   const tuning: TuneRecord[] = [];
@@ -372,7 +391,8 @@ async function runTask(
     // First-order runs first: K-FAC's fallback optimizer gets Adam's tuned learning rate.
     for (const id of ['sgd', 'adam'] as const) tuning.push(await tuneOne(backend, plan, id, tuneSeed, null, quick));
     const adamLr = Number(tuning[1].best?.lr ?? 3e-3);
-    for (const id of KFAC) tuning.push(await tuneOne(backend, plan, id, tuneSeed, adamLr, quick));
+    for (const id of KFAC)
+      tuning.push(await tuneOne(backend, plan, id, tuneSeed, adamLr, quick, kfacGrid === 'coupled' ? COUPLED_KFAC_AXES() : plan.axes[id]));
     tuned = Object.fromEntries(tuning.map((t) => [t.optimizer, t.best ?? {}])) as Record<RaceOptimizer, Record<string, ParamValue>>;
   }
   const tuneSeconds = (performance.now() - t0) / 1000;
@@ -380,7 +400,7 @@ async function runTask(
   const adamLr = Number(tuned.adam.lr ?? 3e-3);
   const entries = OPTIMIZERS.map((id) => {
     const base = baseEntry(id, plan, KFAC.includes(id) ? adamLr : null);
-    return { ...base, hyper: { ...base.hyper, ...tuned[id] } };
+    return { ...base, hyper: { ...base.hyper, ...hyperOfPoint(tuned[id]) } };
   });
   const rows: OptimizerRow[] = entries.map((e, i) => ({
     optimizer: OPTIMIZERS[i],
@@ -414,6 +434,7 @@ async function runTask(
     batchSize: TASKS[plan.task].defaultBatchSize,
     tuneSeed,
     tunedFrom: tunedFrom ? 'given JSON' : null,
+    kfacGrid,
     tuning,
     rows,
     tuneSeconds,
@@ -485,18 +506,24 @@ function tuneLine(t: TuneRecord, maxSteps: number): string {
   return `- **${t.label}** (${t.trials.length} trials: ${t.initialTrials} on the first grid${t.widened.length ? `, ${t.trials.length - t.initialTrials} from widening` : ''}; ${t.seconds.toFixed(0)} s) — grid ${grid}; winner ${t.best ? describePoint(t.best) : 'none'} (${where}).${widened} Trials, best first (steps to target): ${trials}`;
 }
 
-export function markdownReport(device: LabDevice, results: TaskResult[], started: string): string {
+export function markdownReport(
+  device: LabDevice,
+  results: TaskResult[],
+  started: string,
+  command = `npm run bench -- reproduce --backend ${device.backend}`,
+): string {
+  const coupled = results.some((t) => t.kfacGrid === 'coupled');
   const lines = [
     '# Reproduction benchmark: steps and wall-clock to a validation target',
     '',
-    `Device: ${device.backend === 'cpu' ? 'the reference CPU backend (TypeScript, float64, no GPU)' : `${device.summary} (backend: ${device.backend})`} on ${machine()}. Run ${started} with \`npm run bench -- reproduce --backend ${device.backend}\`.`,
+    `Device: ${device.backend === 'cpu' ? 'the reference CPU backend (TypeScript, float64, no GPU)' : `${device.summary} (backend: ${device.backend})`} on ${machine()}. Run ${started} with \`${command}\`.`,
     '',
     'Every optimizer trains with a linear learning-rate warm-up and a cosine decay to zero at the step limit; K-FAC',
     '(T_inv 10, T_cov 1, factors and inverses every step for the first 5 steps, MC Fisher, one sample) runs with the',
     'KL clip off, so its learning rate sets its step, and its fallback optimizer (parameters no K-FAC layer covers)',
     'uses Adam’s tuned learning rate. Tuning: the same 3 × 3 grid budget for every optimizer (SGD lr × momentum, Adam',
-    'lr × β1, K-FAC lr × damping) on a tuning seed outside the race’s seeds; an axis whose winner sits on an edge grows',
-    `by one value beyond it (up to ${MAX_WIDEN} times, same rule for all); trials stop at the target and rank by steps to it (then`,
+    `lr × β1, K-FAC ${coupled ? 'damping λ × c with lr = c·λ, the coupled grid' : 'lr × damping'}) on a tuning seed outside the race’s seeds; an axis`,
+    `whose winner sits on an edge grows by one value beyond it (up to ${MAX_WIDEN} times, same rule for all); trials stop at the target and rank by steps to it (then`,
     'the validation accuracy there), never by time; a trial still short of the target when another trial of the same',
     'optimizer has reached it is stopped there ("not by k (stopped)"): it can no longer win. Race: the four tuned optimizers side by side per seed, same',
     'initial weights and batches, interleaved step by step on one backend after an untimed warm-up of every code path',
@@ -538,7 +565,7 @@ export function markdownReport(device: LabDevice, results: TaskResult[], started
       const per = row.seeds.map((s) => s.stepsToTarget ?? `>${t.maxSteps}`).join(' / ');
       const kl = row.seeds[0]?.klBound === null ? '—' : row.seeds.map((s) => s.klBound ?? '—').join(' / ');
       lines.push(
-        `| ${row.label} | ${describePoint(row.tuned) || '—'} | ${reached}/${n} | ${formatSpread(steps, 0)} (${per}) | ${formatSpread(
+        `| ${row.label} | ${describePoint(row.tuned) || '—'}${'lrPerDamping' in row.tuned ? ` (lr=${row.hyper.lr})` : ''} | ${reached}/${n} | ${formatSpread(steps, 0)} (${per}) | ${formatSpread(
           ratiosPerSeed(
             steps,
             adam.seeds.map((s) => s.stepsToTarget),
@@ -579,8 +606,8 @@ export function markdownReport(device: LabDevice, results: TaskResult[], started
 // ---- command --------------------------------------------------------------------------------------
 
 /** The result files of one backend: the reference CPU keeps the historical names. */
-function resultPaths(backend: string): { json: string; md: string } {
-  const stem = backend === 'cpu' ? 'bench/results/reproduce' : `bench/results/reproduce-${backend}`;
+function resultPaths(backend: string, out?: string): { json: string; md: string } {
+  const stem = out ? `bench/results/${out}` : backend === 'cpu' ? 'bench/results/reproduce' : `bench/results/reproduce-${backend}`;
   return { json: `${stem}.json`, md: `${stem}.md` };
 }
 
@@ -604,10 +631,16 @@ export async function runReproduceBench(args: string[]): Promise<void> {
   const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
   const which = flag('--backend') ?? 'cpu';
   if (which !== 'webgpu' && which !== 'wasm' && which !== 'cpu') throw new Error(`--backend: expected webgpu, wasm or cpu, got ${which}`);
-  const paths = resultPaths(which);
+  const out = flag('--out');
+  if (out !== undefined && !/^[\w.-]+$/.test(out))
+    throw new Error(`--out: expected a file name stem such as reproduce-wasm-vit-coupled, got ${out}`);
+  const paths = resultPaths(which, out);
+  const kfacGrid = flag('--kfac-grid') ?? 'product';
+  if (kfacGrid !== 'product' && kfacGrid !== 'coupled') throw new Error(`--kfac-grid: expected product or coupled, got ${kfacGrid}`);
+  const command = `npm run bench -- reproduce ${args.filter((a) => a !== '--report-only').join(' ')}`;
   if (args.includes('--report-only')) {
     const saved = JSON.parse(readFileSync(paths.json, 'utf8')) as SavedRace;
-    writeFileSync(paths.md, markdownReport(saved.device, saved.tasks, saved.started));
+    writeFileSync(paths.md, markdownReport(saved.device, saved.tasks, saved.started, command));
     return;
   }
   const taskList = flag('--tasks')?.split(',') ?? PLANS.map((p) => p.task);
@@ -638,7 +671,7 @@ export async function runReproduceBench(args: string[]): Promise<void> {
     console.log(`\n${plan.task} (${TASKS[plan.task].setting}): target ${plan.target}, at most ${plan.steps} steps`);
     const from = tunedFrom?.find((t) => t.task === plan.task) ?? null;
     if (tunedFrom && !from) throw new Error(`--tuned-from: ${tunedFromPath} has no ${plan.task}`);
-    const done = await runTask(backend, plan, seeds, tuneSeed, from, quick);
+    const done = await runTask(backend, plan, seeds, tuneSeed, from, quick, kfacGrid);
     if (quick) {
       results.push(done);
       continue;
@@ -647,8 +680,8 @@ export async function runReproduceBench(args: string[]): Promise<void> {
     results = [...readResults(device, paths.json).filter((t) => t.task !== plan.task), done];
     results.sort((a, b) => PLANS.findIndex((p) => p.task === a.task) - PLANS.findIndex((p) => p.task === b.task));
     writeFileSync(paths.json, `${JSON.stringify({ device, started, tasks: results }, null, 2)}\n`);
-    writeFileSync(paths.md, markdownReport(device, results, started));
+    writeFileSync(paths.md, markdownReport(device, results, started, command));
   }
-  console.log(`\n${markdownReport(device, results, started)}`);
+  console.log(`\n${markdownReport(device, results, started, command)}`);
   backend.destroy();
 }
